@@ -1,0 +1,147 @@
+"""The site test: build the book with zero warnings, then load every page in headless Chromium.
+
+For each page it asserts that every equation was typeset by the bundled MathJax, that no request
+left 127.0.0.1, and that the page logged no JavaScript error. Without Chromium the test skips
+locally (with install instructions) and fails under CI.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.parse
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+INSTALL_HINT = "install it with: sudo apt-get install -y chromium chromium-driver (Debian/Ubuntu)"
+
+# Typesetting check, run in the page once MathJax has finished: every Sphinx math node must hold a
+# rendered <mjx-container> without errors, and no TeX delimiter may be left in the visible text.
+MATH_REPORT_JS = """
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const nodes = Array.from(document.querySelectorAll('.math'));
+  const unrendered = nodes.filter(n => !n.querySelector('mjx-container')).map(n => n.textContent.slice(0, 80));
+  const errors = Array.from(document.querySelectorAll('mjx-merror')).map(n => n.textContent.slice(0, 80));
+  const clone = document.querySelector('main') ? document.querySelector('main').cloneNode(true) : document.body.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml, .highlight').forEach(n => n.remove());
+  const text = clone.textContent;
+  const raw = ['$$', '\\\\(', '\\\\)', '\\\\[', '\\\\]', '\\\\begin{'].filter(d => text.includes(d));
+  return {count: nodes.length, unrendered, errors, raw, mathjax: !!(window.MathJax && MathJax.version)};
+}
+"""
+
+
+def _build(out_dir: pathlib.Path) -> pathlib.Path:
+    """Build the book into out_dir with -W -n --keep-going; fail on any warning."""
+    cmd = [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "-W", "-n", "--keep-going",
+           "--path-output", str(out_dir)]
+    if shutil.which("jupyter-book"):
+        cmd = ["jupyter-book", *cmd[3:]]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    log = proc.stdout + proc.stderr
+    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert proc.returncode == 0 and not warnings, "book build failed or warned:\n" + "\n".join(warnings or [log[-3000:]])
+    html = out_dir / "_build" / "html"
+    assert (html / "intro.html").exists()
+    return html
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The built site served on 127.0.0.1; yields (base_url, html_dir)."""
+    html = _build(tmp_path_factory.mktemp("book"))
+    handler = functools.partial(_QuietHandler, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", html
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright; skipped locally when missing, required in CI."""
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    if not pathlib.Path(CHROMIUM).exists():
+        if in_ci:
+            pytest.fail(f"Chromium not found at {CHROMIUM}; {INSTALL_HINT}")
+        pytest.skip(f"Chromium not found at {CHROMIUM}; {INSTALL_HINT}")
+    sync_api = pytest.importorskip("playwright.sync_api") if not in_ci else __import__(
+        "playwright.sync_api", fromlist=["sync_playwright"])
+    with sync_api.sync_playwright() as pw:
+        user_dir = ROOT / ".pytest_cache" / "chromium-profile"
+        shutil.rmtree(user_dir, ignore_errors=True)
+        context = pw.chromium.launch_persistent_context(
+            str(user_dir), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield context
+        context.close()
+        shutil.rmtree(user_dir, ignore_errors=True)
+
+
+def test_build_has_every_chapter(site):
+    """Every notebook in chapters/ became a page."""
+    _, html = site
+    for nb in sorted((ROOT / "chapters").glob("*.ipynb")):
+        assert (html / "chapters" / f"{nb.stem}.html").exists(), f"{nb.name} was not rendered"
+
+
+def test_every_page_renders_offline(site, browser):
+    """Each page: math typeset, only 127.0.0.1 requested, no console error."""
+    base, html = site
+    pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
+                   if "_static" not in p.parts and p.name != "index.html")
+    assert len(pages) >= 5
+    problems: list[str] = []
+    typeset = 0
+    for rel in pages:
+        page = browser.new_page()
+        foreign: list[str] = []
+        errors: list[str] = []
+        page.on("request", lambda r: foreign.append(r.url)
+                if urllib.parse.urlsplit(r.url).hostname not in (None, "127.0.0.1") and
+                not r.url.startswith(("data:", "blob:")) else None)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        response = page.goto(base + rel, wait_until="load")
+        if response is None or response.status != 200:
+            problems.append(f"{rel}: HTTP {response.status if response else 'no response'}")
+        report = page.evaluate(MATH_REPORT_JS)
+        page.wait_for_timeout(100)  # let late requests and errors arrive
+        page.close()
+        typeset += report["count"]
+        if report["count"] and not report["mathjax"]:
+            problems.append(f"{rel}: MathJax did not load")
+        for key in ("unrendered", "errors", "raw"):
+            if report[key]:
+                problems.append(f"{rel}: {key} math: {report[key][:3]}")
+        if foreign:
+            problems.append(f"{rel}: requests left 127.0.0.1: {sorted(set(foreign))[:3]}")
+        if errors:
+            problems.append(f"{rel}: console errors: {errors[:3]}")
+    print(f"\nsite test: {len(pages)} pages loaded, {typeset} equations typeset")
+    assert not problems, "\n".join(problems)
+    assert typeset > 0
