@@ -21,8 +21,8 @@ def _in_base(nats: NDArray, base: float | None) -> NDArray:
 def _p_log_q(p: NDArray, q: NDArray) -> NDArray:
     """p·log q elementwise with 0·log q = 0 (even where q = 0)."""
     with np.errstate(divide="ignore"):
-        log_q = np.log(q)
-    return np.where(p > 0, p * log_q, 0).astype(np.result_type(p, q))
+        log_q = np.log(np.where(p > 0, q, 1))  # log 1 = 0 where p = 0: no 0·(−inf) = nan, no warning
+    return (p * log_q).astype(np.result_type(p, q))
 
 
 def self_information(p: ArrayLike, base: float | None = None) -> NDArray[np.floating]:
@@ -31,14 +31,14 @@ def self_information(p: ArrayLike, base: float | None = None) -> NDArray[np.floa
     if np.any((p < 0) | (p > 1)):
         raise ValueError(f"p: probabilities must lie in [0, 1], found {p[(p < 0) | (p > 1)].ravel()[0]:g}")
     with np.errstate(divide="ignore"):
-        nats = -np.log(p)
+        nats = 0.0 - np.log(p)  # 0.0 − x, not −x: I(1) is +0.0, never −0.0 (which prints as "-0.0000")
     return _in_base(nats, base)
 
 
 def entropy(p: ArrayLike, base: float | None = None, axis: int = -1) -> NDArray[np.floating]:
     """H(p) = −Σ_i p_i log p_i along `axis` (0·log 0 = 0)."""
     p = _checks.distribution(p, "p", axis)
-    return _in_base(-np.sum(_p_log_q(p, p), axis=axis), base)
+    return _in_base(0.0 - np.sum(_p_log_q(p, p), axis=axis), base)  # +0.0 for a certain event
 
 
 def _pair(p: ArrayLike, q: ArrayLike, axis: int) -> tuple[NDArray, NDArray]:
@@ -56,7 +56,7 @@ def distribution_cross_entropy(
 ) -> NDArray[np.floating]:
     """H(p, q) = −Σ_i p_i log q_i: the mean code length when data from p is coded for q."""
     p, q = _pair(p, q, axis)
-    return _in_base(-np.sum(_p_log_q(p, q), axis=axis), base)
+    return _in_base(0.0 - np.sum(_p_log_q(p, q), axis=axis), base)
 
 
 def kl_divergence(p: ArrayLike, q: ArrayLike, base: float | None = None, axis: int = -1) -> NDArray[np.floating]:

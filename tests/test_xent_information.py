@@ -1,0 +1,294 @@
+"""Unit tests of xent.information: self_information, entropy, distribution_cross_entropy, kl_divergence.
+
+References: hand-worked values (the table-tennis match, a fair coin, a certain event) made exact with
+SymPy; torch.distributions (Categorical entropy, kl_divergence) and F.kl_div in float64; and the
+properties the book proves (Gibbs' inequality, H ≤ log C, D_KL = H(p, q) − H(p), change of base).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+import torch.nn.functional as F
+from torch.distributions import Categorical, kl_divergence as torch_kl
+
+import xent
+
+# Any RuntimeWarning (0·log 0, divide by zero) is a failure: a notebook would print it with a path.
+pytestmark = pytest.mark.filterwarnings("error")
+
+TOL = dict(rtol=1e-12, atol=1e-15)
+MATCH = [63 / 64, 1 / 64]  # a table-tennis match one side has won 63 times out of 64
+
+
+def dirichlet(shape, seed=0, alpha=1.0):
+    """Seeded random distributions along the last axis."""
+    rng = np.random.default_rng(seed)
+    return rng.dirichlet(np.full(shape[-1], alpha), size=shape[:-1])
+
+
+def t64(x):
+    return torch.tensor(np.asarray(x), dtype=torch.float64)
+
+
+# --------------------------------------------------------------------------- hand-worked values
+
+
+def test_table_tennis_self_information_in_bits():
+    fav, dog = sp.Rational(63, 64), sp.Rational(1, 64)
+    i_fav = sp.log(1 / fav, 2)
+    assert sp.simplify(i_fav - (6 - sp.log(63, 2))) == 0  # log2(64/63) = 6 − log2 63
+    assert sp.simplify(sp.log(1 / dog, 2) - 6) == 0
+    ours = xent.self_information(MATCH, base=2)
+    np.testing.assert_allclose(ours, [float(i_fav), 6.0], rtol=1e-14)
+    assert round(float(ours[0]), 4) == 0.0227
+    assert ours[1] == pytest.approx(6.0, rel=1e-15)
+
+
+def test_table_tennis_entropy_in_bits():
+    fav, dog = sp.Rational(63, 64), sp.Rational(1, 64)
+    H = -(fav * sp.log(fav, 2) + dog * sp.log(dog, 2))
+    ours = xent.entropy(MATCH, base=2)
+    np.testing.assert_allclose(ours, float(H), rtol=1e-14)
+    assert round(float(ours), 4) == 0.1161
+    # entropy is the mean surprisal: Σ p_i I(p_i)
+    np.testing.assert_allclose(ours, np.dot(MATCH, xent.self_information(MATCH, base=2)), rtol=1e-14)
+
+
+def test_fair_coin_is_one_bit():
+    assert xent.entropy([0.5, 0.5], base=2) == pytest.approx(1.0, rel=1e-15)
+    assert xent.self_information(0.5, base=2) == pytest.approx(1.0, rel=1e-15)
+    np.testing.assert_allclose(xent.entropy([0.5, 0.5]), math.log(2), rtol=1e-15)
+
+
+@pytest.mark.parametrize("base", [None, 2, 10])
+def test_certain_event_carries_no_information(base):
+    # exactly +0.0, not −0.0 (which a notebook would print as "-0.0000"), and no 0·log 0 warning
+    for value in (xent.self_information(1.0, base=base), xent.entropy([1.0, 0.0], base=base),
+                  xent.entropy([0.0, 0.0, 1.0], base=base), xent.distribution_cross_entropy([0.0, 1.0], [0.0, 1.0], base=base),
+                  xent.kl_divergence([1.0, 0.0], [1.0, 0.0], base=base)):
+        assert value == 0.0 and not np.signbit(value)
+        assert f"{float(value):.4f}" == "0.0000"
+
+
+def test_impossible_event_is_infinitely_surprising():
+    assert xent.self_information(0.0) == np.inf
+    np.testing.assert_array_equal(xent.self_information([1.0, 0.0, 0.25], base=2), [0.0, np.inf, 2.0])
+
+
+def test_self_information_exact_values_sympy():
+    ps = [sp.Rational(1, 3), sp.Rational(2, 7), sp.Rational(9, 10)]
+    for base, sp_base in [(None, sp.E), (2, 2), (10, 10), (math.e, sp.E)]:
+        ours = xent.self_information([float(p) for p in ps], base=base)
+        np.testing.assert_allclose(ours, [float(-sp.log(p, sp_base)) for p in ps], rtol=1e-14)
+
+
+def test_additive_for_independent_events():
+    p, q = 0.3, 0.45
+    np.testing.assert_allclose(xent.self_information(p * q),
+                               xent.self_information(p) + xent.self_information(q), rtol=1e-14)
+
+
+# --------------------------------------------------------------------------- torch references
+
+
+@pytest.mark.parametrize("shape", [(4,), (6, 3), (2, 5, 7)])
+def test_entropy_matches_torch_categorical(shape):
+    p = dirichlet(shape, seed=1)
+    np.testing.assert_allclose(xent.entropy(p), Categorical(probs=t64(p)).entropy().numpy(), **TOL)
+
+
+def test_entropy_with_zeros_matches_torch():
+    p = np.array([[0.5, 0.0, 0.5], [0.0, 0.0, 1.0], [0.2, 0.3, 0.5]])
+    np.testing.assert_allclose(xent.entropy(p), Categorical(probs=t64(p)).entropy().numpy(), **TOL)
+
+
+@pytest.mark.parametrize("shape", [(4,), (6, 3), (2, 5, 7)])
+def test_kl_matches_torch_kl_divergence_and_kl_div(shape):
+    p, q = dirichlet(shape, seed=2), dirichlet(shape, seed=3)
+    ours = xent.kl_divergence(p, q)
+    np.testing.assert_allclose(ours, torch_kl(Categorical(probs=t64(p)), Categorical(probs=t64(q))).numpy(), **TOL)
+    # F.kl_div takes log-probabilities of the model q first, then the target p: D_KL(p ‖ q)
+    np.testing.assert_allclose(ours, F.kl_div(t64(q).log(), t64(p), reduction="none").sum(-1).numpy(), **TOL)
+
+
+def test_swapped_kl_div_arguments_give_a_different_number():
+    p, q = np.array([0.8, 0.15, 0.05]), np.array([0.3, 0.4, 0.3])
+    right = F.kl_div(t64(q).log(), t64(p), reduction="sum").item()
+    swapped = F.kl_div(t64(p).log(), t64(q), reduction="sum").item()  # D_KL(q ‖ p)
+    assert right == pytest.approx(float(xent.kl_divergence(p, q)), rel=1e-12)
+    assert swapped == pytest.approx(float(xent.kl_divergence(q, p)), rel=1e-12)
+    assert abs(right - swapped) > 0.05
+
+
+@pytest.mark.parametrize("shape", [(4,), (6, 3)])
+def test_distribution_cross_entropy_matches_torch(shape):
+    p, q = dirichlet(shape, seed=4), dirichlet(shape, seed=5)
+    ref = -(t64(p) * t64(q).log()).sum(-1)
+    np.testing.assert_allclose(xent.distribution_cross_entropy(p, q), ref.numpy(), **TOL)
+    # = F.cross_entropy with logits log q and probability targets p, reduction 'none'
+    ref2 = F.cross_entropy(t64(q).log().reshape(-1, shape[-1]), t64(p).reshape(-1, shape[-1]), reduction="none")
+    np.testing.assert_allclose(np.ravel(xent.distribution_cross_entropy(p, q)), ref2.numpy(), **TOL)
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@pytest.mark.parametrize("alpha", [0.1, 1.0, 10.0])
+def test_gibbs_inequality_on_random_dirichlet_pairs(alpha):
+    p, q = dirichlet((200, 5), seed=6, alpha=alpha), dirichlet((200, 5), seed=7, alpha=alpha)
+    assert np.all(xent.kl_divergence(p, q) >= 0)
+    assert np.all(xent.distribution_cross_entropy(p, q) >= xent.entropy(p) - 1e-15)
+
+
+def test_kl_is_zero_iff_p_equals_q():
+    p = dirichlet((50, 6), seed=8)
+    np.testing.assert_allclose(xent.kl_divergence(p, p), 0.0, atol=1e-15)
+    q = np.roll(p, 1, axis=-1)
+    assert np.all(xent.kl_divergence(p, q) > 0)
+
+
+@pytest.mark.parametrize("base", [None, 2, 10])
+def test_kl_is_cross_entropy_minus_entropy(base):
+    p, q = dirichlet((30, 4), seed=9), dirichlet((30, 4), seed=10)
+    np.testing.assert_allclose(
+        xent.kl_divergence(p, q, base=base),
+        xent.distribution_cross_entropy(p, q, base=base) - xent.entropy(p, base=base),
+        rtol=1e-10, atol=1e-14)
+
+
+def test_kl_symbolic_expansion():
+    C = 4
+    p = sp.symbols(f"p0:{C}", positive=True)
+    q = sp.symbols(f"q0:{C}", positive=True)
+    kl = sum(pi * sp.log(pi / qi) for pi, qi in zip(p, q))
+    diff = -sum(pi * sp.log(qi) for pi, qi in zip(p, q)) + sum(pi * sp.log(pi) for pi in p)
+    assert sp.simplify(sp.expand_log(kl - diff, force=True)) == 0
+
+
+def test_kl_is_not_symmetric():
+    p, q = [0.9, 0.1], [0.5, 0.5]
+    assert abs(xent.kl_divergence(p, q) - xent.kl_divergence(q, p)) > 0.1
+
+
+def test_kl_support_conventions():
+    # 0·log(0/q) = 0; p > 0 where q = 0 gives +inf (and no warning)
+    np.testing.assert_allclose(xent.kl_divergence([1.0, 0.0], [0.5, 0.5]), math.log(2), rtol=1e-15)
+    assert xent.kl_divergence([0.5, 0.5], [1.0, 0.0]) == np.inf
+    assert xent.distribution_cross_entropy([0.5, 0.5], [1.0, 0.0]) == np.inf
+    assert xent.kl_divergence([0.0, 1.0], [0.0, 1.0]) == 0.0
+
+
+@pytest.mark.parametrize("C", [1, 2, 3, 10, 1000])
+def test_entropy_bounded_by_log_c_attained_at_uniform(C):
+    p = dirichlet((100, C), seed=11, alpha=0.5)
+    H = xent.entropy(p)
+    assert np.all(H >= 0) and np.all(H <= math.log(C) + 1e-12)
+    np.testing.assert_allclose(xent.entropy(np.full(C, 1 / C)), math.log(C), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(xent.entropy(np.full(C, 1 / C), base=2), math.log2(C), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("base", [2, 10, math.e, 0.5, 3.7])
+def test_change_of_base(base):
+    p, q = dirichlet((5, 3), seed=12), dirichlet((5, 3), seed=13)
+    ln_b = math.log(base)
+    np.testing.assert_allclose(xent.self_information(p, base=base), xent.self_information(p) / ln_b, **TOL)
+    np.testing.assert_allclose(xent.entropy(p, base=base), xent.entropy(p) / ln_b, **TOL)
+    np.testing.assert_allclose(xent.distribution_cross_entropy(p, q, base=base),
+                               xent.distribution_cross_entropy(p, q) / ln_b, **TOL)
+    np.testing.assert_allclose(xent.kl_divergence(p, q, base=base), xent.kl_divergence(p, q) / ln_b, **TOL)
+
+
+def test_bits_are_nats_over_ln2():
+    p = dirichlet((8, 4), seed=14)
+    np.testing.assert_allclose(xent.entropy(p, base=2), xent.entropy(p) / math.log(2), **TOL)
+    np.testing.assert_allclose(xent.entropy(p, base=2), -(p * np.log2(p)).sum(-1), **TOL)
+
+
+def test_entropy_along_another_axis():
+    p = dirichlet((4, 6), seed=15)
+    np.testing.assert_allclose(xent.entropy(p.T, axis=0), xent.entropy(p), **TOL)
+    q = dirichlet((4, 6), seed=16)
+    np.testing.assert_allclose(xent.kl_divergence(p.T, q.T, axis=0), xent.kl_divergence(p, q), **TOL)
+    np.testing.assert_allclose(xent.distribution_cross_entropy(p.T, q.T, axis=0),
+                               xent.distribution_cross_entropy(p, q), **TOL)
+
+
+# --------------------------------------------------------------------------- dtypes
+
+FUNCS = {
+    "self_information": lambda p, q, base: xent.self_information(p, base=base),
+    "entropy": lambda p, q, base: xent.entropy(p, base=base),
+    "distribution_cross_entropy": lambda p, q, base: xent.distribution_cross_entropy(p, q, base=base),
+    "kl_divergence": lambda p, q, base: xent.kl_divergence(p, q, base=base),
+}
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("base", [None, 2])
+def test_float32_in_float32_out_and_close_to_float64(name, base):
+    p, q = dirichlet((6, 4), seed=17), dirichlet((6, 4), seed=18)
+    out32 = FUNCS[name](p.astype(np.float32), q.astype(np.float32), base)
+    out64 = FUNCS[name](p, q, base)
+    assert out32.dtype == np.float32 and out64.dtype == np.float64
+    np.testing.assert_allclose(out32, out64, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_integer_input_becomes_float64(name):
+    assert FUNCS[name](np.array([0, 1]), np.array([0, 1]), None).dtype == np.float64
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("base", [0, 1, 1.0, -2, np.inf, np.nan])
+def test_bad_base_raises(name, base):
+    with pytest.raises(ValueError, match="base"):
+        FUNCS[name]([0.5, 0.5], [0.25, 0.75], base)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, [0.2, 1.0001], [np.nan], [np.inf]])
+def test_self_information_rejects_non_probabilities(p):
+    with pytest.raises(ValueError, match="p"):
+        xent.self_information(p)
+
+
+@pytest.mark.parametrize("name", ["entropy", "distribution_cross_entropy", "kl_divergence"])
+@pytest.mark.parametrize(
+    "p", [[0.5, 0.6], [1.2, -0.2], [0.5, np.nan], [np.inf, 0.0], [[0.5, 0.5], [0.3, 0.3]]],
+    ids=["sum>1", "negative", "nan", "inf", "second row"])
+def test_p_must_be_a_distribution(name, p):
+    q = np.full(np.shape(p), 0.5)
+    with pytest.raises(ValueError, match="p"):
+        FUNCS[name](p, q, None)
+
+
+@pytest.mark.parametrize("name", ["distribution_cross_entropy", "kl_divergence"])
+@pytest.mark.parametrize("q", [[0.5, 0.6], [1.2, -0.2], [0.5, np.nan]], ids=["sum>1", "negative", "nan"])
+def test_q_must_be_a_distribution(name, q):
+    with pytest.raises(ValueError, match="q"):
+        FUNCS[name]([0.5, 0.5], q, None)
+
+
+@pytest.mark.parametrize("name", ["distribution_cross_entropy", "kl_divergence"])
+@pytest.mark.parametrize("q", [[1 / 3, 1 / 3, 1 / 3], [[0.5, 0.5], [0.5, 0.5]]], ids=["more classes", "batched"])
+def test_distributions_of_different_shapes_raise(name, q):
+    with pytest.raises(ValueError, match="shape"):
+        FUNCS[name]([0.5, 0.5], q, None)
+
+
+@pytest.mark.parametrize("p", [np.float64(1.0), np.zeros((2, 0))], ids=["scalar", "empty"])
+def test_entropy_needs_a_class_axis(p):
+    with pytest.raises(ValueError, match="p"):
+        xent.entropy(p)
+
+
+def test_one_hot_like_vector_with_two_ones_is_not_a_distribution():
+    with pytest.raises(ValueError, match="sum to 1"):
+        xent.entropy([0.0, 1.0, 0.0, 1.0])
