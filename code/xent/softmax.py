@@ -26,9 +26,12 @@ def softmax(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
 
 
 def log_softmax(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
-    """log σ(z)_i = z_i − LSE(z), never log of an underflowed 0."""
+    """log σ(z)_i = (z_i − m) − log Σ_j exp(z_j − m) = z_i − LSE(z): never log of an underflowed 0."""
     z = _checks.finite(z, "z")
-    return z - logsumexp(z, axis=axis, keepdims=True)
+    _checks.nonempty_axis(z, "z", axis)
+    # Shift first: z − LSE(z) would cancel two large numbers (all digits lost for ~1e4 float32 logits).
+    shifted = z - np.max(z, axis=axis, keepdims=True)  # (..., C), ≤ 0, exactly 0 at the max
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def sigmoid(z: ArrayLike) -> NDArray[np.floating]:
