@@ -78,6 +78,9 @@ def _prepare(logits, target, weight, ignore_index, label_smoothing) -> _Prepared
         if not np.any(kept):
             raise ValueError(f"target: every entry equals ignore_index ({ignore_index}); nothing to average")
     elif np.issubdtype(y.dtype, np.floating):  # class probabilities: the shape of logits
+        if ignore_index != -100:  # as in torch: no class index to compare with
+            raise ValueError(f"ignore_index: only class-index targets can be ignored, got ignore_index = "
+                             f"{ignore_index} with probability targets")
         if y.shape != np.shape(logits):
             raise ValueError(f"target: probabilities must have the shape of logits {np.shape(logits)}, got {y.shape}")
         y = _checks.distribution(y, "target", axis=0 if unbatched else 1)

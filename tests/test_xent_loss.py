@@ -1,0 +1,570 @@
+"""Unit tests of xent.loss: cross_entropy(_grad), CrossEntropyLoss, one_hot, binary_cross_entropy_with_logits(_grad).
+
+References: F.cross_entropy and F.binary_cross_entropy_with_logits in float64 with autograd for every
+gradient, SymPy for the book's worked batch example, and hand-worked values. Every option of
+F.cross_entropy is crossed with every other: target kind, reduction, weight, ignore_index,
+label_smoothing, K-dimensional and unbatched inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+import torch.nn.functional as F
+
+import xent
+
+# Any RuntimeWarning (overflow, 0/0, log 0) is a failure: stable code must not warn.
+pytestmark = pytest.mark.filterwarnings("error")
+
+TOL = dict(rtol=1e-12, atol=1e-14)
+C = 5
+SHAPES = {"NC": (6, C), "NCd1d2": (3, C, 2, 3), "C": (C,)}  # logits' shapes; class axis 1 (or 0 unbatched)
+WEIGHT = np.array([0.5, 2.0, 1.0, 0.25, 3.0])
+
+
+def t64(x):
+    return torch.tensor(np.asarray(x), dtype=torch.float64)
+
+
+def logits_for(shape, seed=0, scale=2.0):
+    return np.random.default_rng(seed).normal(scale=scale, size=shape)
+
+
+def index_target(shape, seed=1, ignore=None):
+    """Class indices of the logits' shape without the class axis; every third entry = ignore."""
+    rng = np.random.default_rng(seed)
+    tshape = () if len(shape) == 1 else (shape[0],) + shape[2:]
+    y = rng.integers(0, shape[0 if len(shape) == 1 else 1], size=tshape)
+    if ignore is not None:
+        y.reshape(-1)[::3] = ignore
+    return np.asarray(y, dtype=np.int64)
+
+
+def prob_target(shape, seed=2):
+    """Random distributions along the class axis, the logits' shape."""
+    rng = np.random.default_rng(seed)
+    axis = 0 if len(shape) == 1 else 1
+    y = rng.dirichlet(np.ones(shape[axis]), size=shape[:axis] + shape[axis + 1:])  # class axis last
+    return np.moveaxis(y, -1, axis)
+
+
+def torch_ce(logits, target, weight=None, **kwargs):
+    """Loss value and ∂loss/∂logits (for reduction='none', of the sum) from torch autograd."""
+    z = t64(logits).requires_grad_()
+    y = torch.tensor(target) if np.issubdtype(np.asarray(target).dtype, np.integer) else t64(target)
+    w = None if weight is None else t64(weight)
+    loss = F.cross_entropy(z, y, weight=w, **kwargs)
+    loss.sum().backward()
+    return loss.detach().numpy(), z.grad.numpy()
+
+
+def check_ce(logits, target, **kwargs):
+    """xent's loss and gradient equal torch's to ~1e-12 in float64."""
+    ref_loss, ref_grad = torch_ce(logits, target, **kwargs)
+    loss = xent.cross_entropy(logits, target, **kwargs)
+    grad = xent.cross_entropy_grad(logits, target, **kwargs)
+    assert np.shape(loss) == ref_loss.shape and grad.shape == np.shape(logits)
+    np.testing.assert_allclose(loss, ref_loss, **TOL)
+    np.testing.assert_allclose(grad, ref_grad, **TOL)
+
+
+# --------------------------------------------------------------------------- cross_entropy vs torch
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weight", [None, WEIGHT], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("kind", ["index", "prob"])
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_cross_entropy_matches_torch(shape, kind, reduction, weight, label_smoothing):
+    z = logits_for(shape)
+    y = index_target(shape) if kind == "index" else prob_target(shape)
+    check_ce(z, y, weight=weight, reduction=reduction, label_smoothing=label_smoothing)
+
+
+@pytest.mark.parametrize("weight", [None, WEIGHT], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("kind", ["index", "prob"])
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_full_label_smoothing_matches_torch(shape, kind, weight):
+    # label_smoothing = 1: the target is uniform whatever the label, so the loss no longer depends on it
+    z = logits_for(shape, seed=5)
+    y = index_target(shape) if kind == "index" else prob_target(shape)
+    for reduction in ("mean", "none"):
+        check_ce(z, y, weight=weight, reduction=reduction, label_smoothing=1.0)
+    np.testing.assert_allclose(xent.cross_entropy(z, y, label_smoothing=1.0),
+                               xent.cross_entropy(z, np.full(np.shape(z), 1 / C)), **TOL)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("weight", [None, WEIGHT], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("ignore_index", [-100, -1, 2])
+@pytest.mark.parametrize("shape", [SHAPES["NC"], SHAPES["NCd1d2"]], ids=["NC", "NCd1d2"])
+def test_ignore_index_matches_torch(shape, ignore_index, reduction, weight, label_smoothing):
+    z = logits_for(shape, seed=3)
+    y = index_target(shape, seed=4, ignore=ignore_index)
+    kwargs = dict(weight=weight, reduction=reduction, label_smoothing=label_smoothing)
+    if ignore_index != -100:
+        kwargs["ignore_index"] = ignore_index
+    check_ce(z, y, **kwargs)
+    # the ignored positions contribute nothing, not even to the gradient
+    grad = np.moveaxis(xent.cross_entropy_grad(z, y, **kwargs), 1, -1)  # class axis last
+    assert np.all(grad[y == ignore_index] == 0)
+    if reduction == "none":
+        assert np.all(xent.cross_entropy(z, y, **kwargs)[y == ignore_index] == 0)
+
+
+def test_ignore_index_is_rejected_for_probability_targets():
+    z, y = logits_for((4, 3)), prob_target((4, 3))
+    with pytest.raises(RuntimeError, match="ignore_index"):
+        F.cross_entropy(t64(z), t64(y), ignore_index=1)
+    for fn in (xent.cross_entropy, xent.cross_entropy_grad):
+        with pytest.raises(ValueError, match="ignore_index"):
+            fn(z, y, ignore_index=1)
+    check_ce(z, y, ignore_index=-100)  # the default is fine
+
+
+def test_weighted_mean_divides_by_the_weights_of_the_counted_targets():
+    z = logits_for((6, C), seed=5)
+    y = np.array([0, 1, 1, 4, -100, 2])
+    per_sample = xent.cross_entropy(z, y, weight=WEIGHT, reduction="none")
+    kept = y != -100
+    expected = per_sample.sum() / WEIGHT[y[kept]].sum()
+    np.testing.assert_allclose(xent.cross_entropy(z, y, weight=WEIGHT), expected, **TOL)
+    # ... but for probability targets torch's mean divides by N
+    yp = prob_target((6, C))
+    np.testing.assert_allclose(xent.cross_entropy(z, yp, weight=WEIGHT),
+                               xent.cross_entropy(z, yp, weight=WEIGHT, reduction="sum") / 6, **TOL)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_inputs_match_torch(seed):
+    rng = np.random.default_rng(seed)
+    n, c = rng.integers(1, 20), rng.integers(2, 30)
+    z = rng.normal(scale=5.0, size=(n, c))
+    w = rng.uniform(0.1, 3.0, size=c)
+    eps = float(rng.uniform(0, 1))
+    check_ce(z, rng.integers(0, c, size=n), weight=w, label_smoothing=eps)
+    check_ce(z, rng.dirichlet(np.ones(c), size=n), weight=w, label_smoothing=eps)
+
+
+def test_index_and_one_hot_targets_agree():
+    z = logits_for((7, C), seed=6)
+    y = index_target((7, C), seed=7)
+    Y = xent.one_hot(y, C)
+    for kw in [{}, {"reduction": "sum"}, {"reduction": "none"}, {"label_smoothing": 0.1}]:
+        np.testing.assert_allclose(xent.cross_entropy(z, y, **kw), xent.cross_entropy(z, Y, **kw), **TOL)
+        np.testing.assert_allclose(xent.cross_entropy_grad(z, y, **kw), xent.cross_entropy_grad(z, Y, **kw), **TOL)
+
+
+def test_unbatched_equals_a_batch_of_one():
+    z = logits_for((C,), seed=8)
+    assert np.ndim(xent.cross_entropy(z, np.int64(3))) == 0
+    np.testing.assert_allclose(xent.cross_entropy(z, 3), xent.cross_entropy(z[None], np.array([3])), **TOL)
+    np.testing.assert_allclose(xent.cross_entropy_grad(z, 3), xent.cross_entropy_grad(z[None], np.array([3]))[0], **TOL)
+    p = prob_target((C,))
+    np.testing.assert_allclose(xent.cross_entropy(z, p), xent.cross_entropy(z[None], p[None]), **TOL)
+
+
+def test_gradient_of_none_is_gradient_of_sum():
+    z, y = logits_for((4, C), seed=9), index_target((4, C), seed=10)
+    np.testing.assert_array_equal(xent.cross_entropy_grad(z, y, reduction="none"),
+                                  xent.cross_entropy_grad(z, y, reduction="sum"))
+
+
+def test_gradient_by_central_differences():
+    z, y = logits_for((3, 4), seed=11), np.array([0, 3, 1])
+    h, fd = 1e-6, np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        dz = np.zeros_like(z)
+        dz[idx] = h
+        fd[idx] = (xent.cross_entropy(z + dz, y, label_smoothing=0.1) - xent.cross_entropy(z - dz, y, label_smoothing=0.1)) / (2 * h)
+    np.testing.assert_allclose(xent.cross_entropy_grad(z, y, label_smoothing=0.1), fd, rtol=1e-6, atol=1e-9)
+
+
+def test_gradient_is_softmax_minus_onehot_over_n():
+    z, y = logits_for((5, C), seed=12), index_target((5, C), seed=13)
+    np.testing.assert_allclose(xent.cross_entropy_grad(z, y), (xent.softmax(z) - xent.one_hot(y, C)) / 5, **TOL)
+    assert np.allclose(xent.cross_entropy_grad(z, y).sum(axis=1), 0, atol=1e-16)
+
+
+# --------------------------------------------------------------------------- the book's worked examples
+
+
+def test_worked_batch_example_exact():
+    A = sp.Matrix([[2, 1, sp.Rational(1, 10)], [sp.Rational(1, 10), 2, sp.Rational(19, 10)]])
+    Y = sp.Matrix([[0, 1, 0], [1, 0, 0]])
+    N, Cn = A.shape
+    probs = sp.Matrix(N, Cn, lambda n, c: sp.exp(A[n, c]) / sum(sp.exp(A[n, k]) for k in range(Cn)))
+    losses = [-sum(Y[n, c] * sp.log(probs[n, c]) for c in range(Cn)) for n in range(N)]
+    mean = sum(losses) / N
+    grad = (probs - Y) / N
+    # the gradient of the symbolic mean loss is (σ(A) − Y)/N
+    a_sym = sp.Matrix(N, Cn, lambda n, c: sp.Symbol(f"a{n}{c}"))
+    p_sym = [[sp.exp(a_sym[n, c]) / sum(sp.exp(a_sym[n, k]) for k in range(Cn)) for c in range(Cn)] for n in range(N)]
+    L_sym = -sum(Y[n, c] * sp.log(p_sym[n][c]) for n in range(N) for c in range(Cn)) / N
+    subs = {a_sym[n, c]: A[n, c] for n in range(N) for c in range(Cn)}
+    for n in range(N):
+        for c in range(Cn):
+            assert sp.simplify(sp.diff(L_sym, a_sym[n, c]).subs(subs) - grad[n, c]) == 0
+
+    An, Yn, y_idx = np.array(A.evalf(), dtype=float), np.array(Y, dtype=float), np.array([1, 0])
+    np.testing.assert_allclose(xent.softmax(An), np.array(probs.evalf(), dtype=float), rtol=1e-14)
+    np.testing.assert_allclose(xent.softmax(An), [[0.659, 0.242, 0.099], [0.073, 0.487, 0.440]], atol=5e-4)
+    for target in (Yn, y_idx):
+        np.testing.assert_allclose(xent.cross_entropy(An, target, reduction="none"), [float(v) for v in losses], rtol=1e-14)
+        np.testing.assert_allclose(xent.cross_entropy(An, target), float(mean), rtol=1e-14)
+        np.testing.assert_allclose(xent.cross_entropy_grad(An, target), np.array(grad.evalf(), dtype=float),
+                                   rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(xent.cross_entropy(An, y_idx, reduction="none"), [1.417, 2.620], atol=5e-4)
+    assert round(float(xent.cross_entropy(An, y_idx)), 3) == 2.019
+    np.testing.assert_allclose(xent.cross_entropy_grad(An, y_idx), [[0.330, -0.379, 0.049], [-0.464, 0.243, 0.220]],
+                               atol=5e-4)
+    check_ce(An, y_idx)
+    check_ce(An, Yn)
+
+
+def test_softmax_1_2_half_loss_for_class_0():
+    z = [1.0, 2.0, 0.5]
+    exact = -sp.log(sp.E / (sp.E + sp.exp(2) + sp.exp(sp.Rational(1, 2))))
+    np.testing.assert_allclose(xent.cross_entropy(z, 0), float(exact), rtol=1e-14)
+    assert round(float(xent.cross_entropy(z, 0)), 3) == 1.464  # not 1.38
+
+
+def test_mean_of_three_losses_uses_one_base():
+    # −ln 0.2, −ln 0.8, −ln 0.8: mean ≈ 0.685. Using −log10 0.8 ≈ 0.097 for the last two gives 0.601.
+    logits = np.log([[0.2, 0.8], [0.2, 0.8], [0.2, 0.8]])
+    y = np.array([0, 1, 1])
+    mean = xent.cross_entropy(logits, y)
+    exact = (-sp.log(sp.Rational(1, 5)) - 2 * sp.log(sp.Rational(4, 5))) / 3
+    np.testing.assert_allclose(mean, float(exact), rtol=1e-14)
+    assert round(float(mean), 3) == 0.685
+    np.testing.assert_allclose(-xent.log_softmax(logits)[1, 1], 0.223, atol=5e-4)
+    mixed = (-math.log(0.2) - 2 * math.log10(0.8)) / 3
+    assert round(mixed, 3) == 0.601 and abs(mixed - mean) > 0.08
+
+
+def test_clipping_would_cap_a_confident_mistake():
+    z, y = np.array([0.0, -800.0]), 1
+    assert xent.cross_entropy(z, y) == 800.0  # log-softmax: the true, huge loss
+    eps = 1e-6
+    clipped = -np.log(np.clip(xent.softmax(z)[1], eps, 1 - eps))
+    np.testing.assert_allclose(clipped, -math.log(eps), rtol=1e-12)  # ≈ 13.8: the clip hides 786 nats
+    assert round(float(clipped), 1) == 13.8
+
+
+# --------------------------------------------------------------------------- extreme inputs
+
+EXTREME = {
+    "±1e4": (np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]]), np.array([1, 0])),
+    "all -1e4": (np.full((2, 3), -1e4) + np.array([0.0, 1.0, 2.0]), np.array([2, 0])),
+    "mixed": (np.array([[800.0, -800.0, 3.0, -3.0], [-1000.0, 1000.0, 0.5, 0.0]]), np.array([3, 1])),
+    "[0, -800]": (np.array([[0.0, -800.0], [0.0, -800.0]]), np.array([1, 0])),
+}
+
+
+@pytest.mark.parametrize("name", EXTREME)
+@pytest.mark.parametrize("kind", ["index", "prob"])
+def test_extreme_logits_are_finite_and_match_torch(name, kind):
+    z, y = EXTREME[name]
+    y = y if kind == "index" else xent.one_hot(y, z.shape[1]) * 0.9 + 0.1 / z.shape[1]
+    for kwargs in [{}, {"reduction": "none"}, {"label_smoothing": 0.1}, {"weight": np.linspace(1, 2, z.shape[1])}]:
+        loss, grad = xent.cross_entropy(z, y, **kwargs), xent.cross_entropy_grad(z, y, **kwargs)
+        assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
+        ref_loss, ref_grad = torch_ce(z, y, **kwargs)
+        np.testing.assert_allclose(loss, ref_loss, rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-14)
+
+
+def test_extreme_exact_losses():
+    z = np.array([[0.0, -800.0]])
+    np.testing.assert_array_equal(xent.cross_entropy(z, np.array([1]), reduction="none"), [800.0])
+    assert xent.cross_entropy(z, np.array([0])) == 0.0
+    np.testing.assert_array_equal(xent.cross_entropy_grad(z, np.array([1])), [[1.0, -1.0]])
+    assert xent.cross_entropy(np.array([1e4, -1e4]), 1) == 2e4
+
+
+def test_huge_number_of_classes():
+    rng = np.random.default_rng(14)
+    z = rng.normal(scale=20.0, size=(3, 10_000))
+    z[0, 5] = 1e4
+    y = np.array([5, 9_999, 1234])
+    check_ce(z, y)
+    check_ce(z, y, label_smoothing=0.05, reduction="sum")
+    loss, ref = xent.cross_entropy(z, y, reduction="none"), torch_ce(z, y, reduction="none")[0]
+    assert np.all(np.isfinite(loss))
+    np.testing.assert_allclose(loss, ref, **TOL)
+
+
+# --------------------------------------------------------------------------- CrossEntropyLoss
+
+
+def test_cross_entropy_loss_class_forward_twice_and_backward():
+    A1, A2 = logits_for((4, C), seed=15), logits_for((4, C), seed=16)
+    Y = xent.one_hot(index_target((4, C), seed=17), C)
+    loss = xent.CrossEntropyLoss()
+    first = loss.forward(A1, Y)
+    second = loss.forward(A1, Y)  # a loss that overwrote its own softmax method fails here
+    assert first == second
+    np.testing.assert_allclose(first, xent.cross_entropy(A1, Y), **TOL)
+    third = loss.forward(A2, Y)
+    np.testing.assert_allclose(third, xent.cross_entropy(A2, Y), **TOL)
+    grad = loss.backward()  # of the last forward
+    np.testing.assert_allclose(grad, xent.cross_entropy_grad(A2, Y), **TOL)
+    np.testing.assert_allclose(grad, torch_ce(A2, Y)[1], **TOL)
+    np.testing.assert_array_equal(loss.backward(), grad)
+
+
+def test_cross_entropy_loss_class_soft_targets_and_float32():
+    A, Y = logits_for((6, C), seed=18), prob_target((6, C), seed=19)
+    loss = xent.CrossEntropyLoss()
+    ref_loss, ref_grad = torch_ce(A, Y)
+    np.testing.assert_allclose(loss.forward(A, Y), ref_loss, **TOL)
+    np.testing.assert_allclose(loss.backward(), ref_grad, **TOL)
+    out = loss.forward(A.astype(np.float32), Y)
+    assert out.dtype == np.float32 and loss.backward().dtype == np.float32
+    np.testing.assert_allclose(out, ref_loss, rtol=1e-5)
+
+
+def test_cross_entropy_loss_class_bad_input():
+    loss = xent.CrossEntropyLoss()
+    with pytest.raises(ValueError, match="forward"):
+        loss.backward()
+    with pytest.raises(ValueError, match="A"):
+        loss.forward(np.zeros(3), np.array([1.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="A"):
+        loss.forward(np.array([[0.0, np.nan]]), np.array([[1.0, 0.0]]))
+    with pytest.raises(ValueError, match="Y"):
+        loss.forward(np.zeros((2, 3)), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="Y"):
+        loss.forward(np.zeros((1, 4)), np.array([[0.0, 1.0, 0.0, 1.0]]))  # not one-hot: sums to 2
+
+
+# --------------------------------------------------------------------------- one_hot
+
+
+def test_one_hot():
+    Y = xent.one_hot(np.array([2, 0, 1]), 3)
+    np.testing.assert_array_equal(Y, [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
+    assert Y.dtype == np.float64
+    assert xent.one_hot(np.array([1]), 2, dtype=np.float32).dtype == np.float32
+    assert xent.one_hot(np.int64(4), 6).shape == (6,)
+    Y = xent.one_hot(np.array([[0, 4], [3, 3]]), 5)
+    assert Y.shape == (2, 2, 5)
+    np.testing.assert_array_equal(Y.sum(-1), 1)  # exactly one 1 per row
+    np.testing.assert_array_equal(Y.argmax(-1), [[0, 4], [3, 3]])
+    np.testing.assert_array_equal(xent.one_hot(np.array([1, 3]), 4), F.one_hot(torch.tensor([1, 3]), 4).numpy())
+
+
+@pytest.mark.parametrize("target", [np.array([0, 3]), np.array([-1, 0]), np.array([10**9])], ids=["=C", "<0", "huge"])
+def test_one_hot_out_of_range(target):
+    with pytest.raises(ValueError, match="target"):
+        xent.one_hot(target, 3)
+
+
+def test_one_hot_needs_integers():
+    with pytest.raises(ValueError, match="target"):
+        xent.one_hot(np.array([0.0, 1.0]), 3)
+
+
+# --------------------------------------------------------------------------- binary cross-entropy
+
+
+def torch_bce(z, y, weight=None, pos_weight=None, reduction="mean"):
+    zt = t64(z).requires_grad_()
+    loss = F.binary_cross_entropy_with_logits(
+        zt, t64(y), weight=None if weight is None else t64(weight),
+        pos_weight=None if pos_weight is None else t64(pos_weight), reduction=reduction)
+    loss.sum().backward()
+    return loss.detach().numpy(), zt.grad.numpy()
+
+
+def check_bce(z, y, **kwargs):
+    ref_loss, ref_grad = torch_bce(z, y, **kwargs)
+    loss = xent.binary_cross_entropy_with_logits(z, y, **kwargs)
+    grad = xent.binary_cross_entropy_with_logits_grad(z, y, **kwargs)
+    assert np.shape(loss) == ref_loss.shape and grad.shape == np.shape(z)
+    assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+
+
+BCE_SHAPE = (5, 3)
+BCE_W = {"none": None, "per-class": np.array([0.5, 1.0, 2.0]), "full": np.linspace(0.1, 2.0, 15).reshape(BCE_SHAPE)}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("pos_weight", ["none", "per-class"])
+@pytest.mark.parametrize("weight", ["none", "per-class", "full"])
+@pytest.mark.parametrize("targets", ["hard", "soft"])
+def test_bce_with_logits_matches_torch(targets, weight, pos_weight, reduction):
+    rng = np.random.default_rng(20)
+    z = rng.normal(scale=4.0, size=BCE_SHAPE)
+    y = rng.integers(0, 2, size=BCE_SHAPE).astype(float) if targets == "hard" else rng.uniform(size=BCE_SHAPE)
+    check_bce(z, y, weight=BCE_W[weight], pos_weight=BCE_W[pos_weight], reduction=reduction)
+
+
+@pytest.mark.parametrize("shape", [(), (7,), (2, 3, 4)])
+def test_bce_shapes(shape):
+    rng = np.random.default_rng(21)
+    check_bce(rng.normal(size=shape), rng.uniform(size=shape))
+    check_bce(rng.normal(size=shape), rng.uniform(size=shape), reduction="none")
+    if shape:  # a pos_weight with one entry per element, broadcast from the last axis by torch
+        check_bce(rng.normal(size=shape), rng.uniform(size=shape), pos_weight=rng.uniform(0.5, 3, size=shape))
+
+
+def test_bce_gradient_is_sigmoid_minus_y():
+    z, y = np.array([-2.0, 0.0, 3.0]), np.array([1.0, 0.5, 0.0])
+    np.testing.assert_allclose(xent.binary_cross_entropy_with_logits_grad(z, y, reduction="sum"), xent.sigmoid(z) - y, **TOL)
+    zs, ys = sp.symbols("z y", real=True)
+    ell = -(ys * sp.log(1 / (1 + sp.exp(-zs))) + (1 - ys) * sp.log(1 - 1 / (1 + sp.exp(-zs))))
+    assert sp.simplify(sp.diff(ell, zs) - (1 / (1 + sp.exp(-zs)) - ys)) == 0
+
+
+def test_bce_equals_two_class_cross_entropy():
+    z = logits_for((6,), seed=22)
+    y = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    two = np.stack([np.zeros_like(z), z], axis=1)  # logits [0, z]: σ(z) for class 1
+    np.testing.assert_allclose(xent.binary_cross_entropy_with_logits(z, y),
+                               xent.cross_entropy(two, y.astype(np.int64)), **TOL)
+
+
+@pytest.mark.parametrize("z", [1e4, -1e4, 800.0, -800.0, 40.0, -40.0])
+@pytest.mark.parametrize("y", [0.0, 1.0, 0.3])
+def test_bce_extreme_logits(z, y):
+    check_bce(np.array([z]), np.array([y]), pos_weight=np.array([2.0]))
+    check_bce(np.array([z]), np.array([y]))
+
+
+def test_bce_extreme_exact():
+    z = np.array([1e4, -1e4, 1e4, -1e4])
+    y = np.array([1.0, 0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(xent.binary_cross_entropy_with_logits(z, y, reduction="none"), [0.0, 0.0, 1e4, 1e4])
+    np.testing.assert_array_equal(xent.binary_cross_entropy_with_logits_grad(z, y, reduction="none"), [0.0, 0.0, 1.0, -1.0])
+
+
+# --------------------------------------------------------------------------- dtypes
+
+LOSSES = {
+    "ce index": lambda z: xent.cross_entropy(z, np.array([0, 2, 1])),
+    "ce index none": lambda z: xent.cross_entropy(z, np.array([0, 2, 1]), reduction="none"),
+    "ce prob": lambda z: xent.cross_entropy(z, np.full(z.shape, 1 / 3, dtype=z.dtype)),
+    "ce prob float64 target": lambda z: xent.cross_entropy(z, np.full(z.shape, 1 / 3)),
+    "ce weighted smoothed": lambda z: xent.cross_entropy(z, np.array([0, 2, 1]), weight=[1.0, 2.0, 0.5],
+                                                         label_smoothing=0.1, reduction="sum"),
+    "ce_grad index": lambda z: xent.cross_entropy_grad(z, np.array([0, 2, 1])),
+    "ce_grad prob": lambda z: xent.cross_entropy_grad(z, np.full(z.shape, 1 / 3, dtype=z.dtype)),
+    "ce_grad weighted": lambda z: xent.cross_entropy_grad(z, np.array([0, 2, -100]), weight=[1.0, 2.0, 0.5]),
+    "CrossEntropyLoss": lambda z: xent.CrossEntropyLoss().forward(z, np.eye(3)),
+    "bce": lambda z: xent.binary_cross_entropy_with_logits(z, np.eye(3, dtype=z.dtype)),
+    "bce weighted none": lambda z: xent.binary_cross_entropy_with_logits(
+        z, np.eye(3), weight=[1.0, 2.0, 3.0], pos_weight=[0.5, 1.0, 4.0], reduction="none"),
+    "bce_grad": lambda z: xent.binary_cross_entropy_with_logits_grad(z, np.eye(3, dtype=z.dtype)),
+    "bce_grad weighted sum": lambda z: xent.binary_cross_entropy_with_logits_grad(
+        z, np.eye(3), weight=[1.0, 2.0, 3.0], pos_weight=[0.5, 1.0, 4.0], reduction="sum"),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("z", [logits_for((3, 3), seed=23), np.array([[1e4, -1e4, 0.0], [0.0, -800.0, 5.0], [-1e4, 0.0, 1e4]])],
+                         ids=["random", "extreme"])
+def test_float32_in_float32_out_and_close_to_float64(name, z):
+    out32, out64 = LOSSES[name](z.astype(np.float32)), LOSSES[name](z)
+    assert out32.dtype == np.float32 and out64.dtype == np.float64
+    assert np.all(np.isfinite(out32))
+    np.testing.assert_allclose(out32, out64, rtol=1e-5, atol=1e-5)
+
+
+def test_integer_logits_become_float64():
+    assert xent.cross_entropy(np.array([[1, 2, 0]]), np.array([1])).dtype == np.float64
+    assert xent.binary_cross_entropy_with_logits(np.array([1, -2]), np.array([1.0, 0.0])).dtype == np.float64
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("fn", [xent.cross_entropy, xent.cross_entropy_grad], ids=["loss", "grad"])
+@pytest.mark.parametrize(
+    "logits, target, kwargs, match",
+    [
+        (np.zeros((2, 3)), np.array([0, 3]), {}, "target"),  # index = C
+        (np.zeros((1, 2)), np.array([2]), {}, "target"),  # 2 classes, target 2
+        (np.zeros((2, 3)), np.array([0, 10**12]), {}, "target"),  # no IndexError for huge indices
+        (np.zeros((2, 3)), np.array([-1, 0]), {}, "target"),  # negative, not ignore_index
+        (np.zeros((2, 3)), np.array([-100, 0]), {"ignore_index": -1}, "target"),  # -100 is not ignored now
+        (np.zeros(3), 3, {}, "target"),  # unbatched
+        (np.zeros((2, 3, 4)), np.array([[0, 1, 2, 3], [0, 0, 0, 0]]), {}, "target"),  # K-dim, 3 ≥ C
+        (np.zeros((2, 3)), np.array([0, 1, 2]), {}, "target"),  # shape: one index too many
+        (np.zeros((2, 3)), np.array([[0], [1]]), {}, "target"),  # shape: extra axis
+        (np.zeros((2, 3, 4)), np.zeros((2, 3), dtype=np.int64), {}, "target"),  # K-dim shape
+        (np.zeros((2, 3)), np.full((2, 4), 0.25), {}, "target"),  # probability shape
+        (np.zeros((2, 3)), np.full((3, 2), 0.5), {}, "target"),  # transposed probabilities
+        (np.zeros((2, 3)), np.array([[1.2, -0.2, 0.0], [0.0, 1.0, 0.0]]), {}, "target"),  # negative prob
+        (np.zeros((2, 3)), np.array([[0.5, 0.2, 0.2], [0.0, 1.0, 0.0]]), {}, "target"),  # row sums to 0.9
+        (np.zeros((1, 4)), np.array([[0.0, 1.0, 0.0, 1.0]]), {}, "target"),  # not one-hot: sums to 2
+        (np.zeros((2, 3)), np.array([[np.nan, 1.0, 0.0], [0.0, 1.0, 0.0]]), {}, "target"),  # nan prob
+        (np.zeros((2, 3)), np.array([True, False]), {}, "target"),  # bool target
+        (np.zeros((2, 3)), np.array(["a", "b"]), {}, "target"),  # string target
+        (np.array([[0.0, np.nan, 1.0]]), np.array([0]), {}, "logits"),
+        (np.array([[0.0, np.inf, 1.0]]), np.array([0]), {}, "logits"),
+        (np.array([[0.0, -np.inf, 1.0]]), np.array([0]), {}, "logits"),
+        (np.zeros((2, 0)), np.array([0, 0]), {}, "logits"),  # no classes
+        (np.float64(1.0), np.int64(0), {}, "logits"),  # a scalar has no class axis
+        (np.zeros((2, 3)), np.array([0, 1]), {"reduction": "avg"}, "reduction"),
+        (np.zeros((2, 3)), np.array([0, 1]), {"reduction": None}, "reduction"),
+        (np.zeros((2, 3)), np.array([0, 1]), {"label_smoothing": -0.1}, "label_smoothing"),
+        (np.zeros((2, 3)), np.array([0, 1]), {"label_smoothing": 1.5}, "label_smoothing"),
+        (np.zeros((2, 3)), np.array([0, 1]), {"label_smoothing": float("nan")}, "label_smoothing"),
+        (np.zeros((2, 3)), np.array([0, 1]), {"weight": [1.0, 2.0]}, "weight"),  # wrong length
+        (np.zeros((2, 3)), np.array([0, 1]), {"weight": [[1.0, 2.0, 3.0]]}, "weight"),  # wrong shape
+        (np.zeros((2, 3)), np.array([0, 1]), {"weight": [1.0, np.nan, 3.0]}, "weight"),
+        (np.zeros((2, 3)), np.full((2, 3), 1 / 3), {"weight": [1.0, 2.0]}, "weight"),  # with prob targets
+        (np.zeros((2, 3)), np.array([-100, -100]), {}, "target"),  # all ignored: nothing to average
+        (np.zeros((2, 3)), np.array([5, 5]), {"ignore_index": 5, "reduction": "sum"}, "target"),
+        (np.zeros(3), -100, {}, "target"),  # unbatched, ignored
+    ],
+)
+def test_cross_entropy_bad_input_raises(fn, logits, target, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fn(logits, target, **kwargs)
+
+
+@pytest.mark.parametrize("fn", [xent.binary_cross_entropy_with_logits, xent.binary_cross_entropy_with_logits_grad],
+                         ids=["loss", "grad"])
+@pytest.mark.parametrize(
+    "logits, target, kwargs, match",
+    [
+        (np.zeros(3), np.array([1, 0, 1]), {}, "target"),  # integer targets: must be float
+        (np.zeros(3), np.array([True, False, True]), {}, "target"),
+        (np.zeros(3), np.array([1.0, 0.0]), {}, "target"),  # shape
+        (np.zeros((2, 2)), np.array([1.0, 0.0]), {}, "target"),  # no silent broadcasting
+        (np.zeros(2), np.array([1.5, 0.0]), {}, "target"),
+        (np.zeros(2), np.array([-0.5, 0.0]), {}, "target"),
+        (np.zeros(2), np.array([np.nan, 0.0]), {}, "target"),
+        (np.array([np.nan, 0.0]), np.array([1.0, 0.0]), {}, "logits"),
+        (np.array([np.inf, 0.0]), np.array([1.0, 0.0]), {}, "logits"),
+        (np.zeros((2, 3)), np.zeros((2, 3)), {"weight": [1.0, 2.0]}, "weight"),
+        (np.zeros((2, 3)), np.zeros((2, 3)), {"weight": [1.0, np.inf, 2.0]}, "weight"),
+        (np.zeros((2, 3)), np.zeros((2, 3)), {"pos_weight": [1.0, 2.0]}, "pos_weight"),
+        (np.zeros((2, 3)), np.zeros((2, 3)), {"pos_weight": [np.nan, 1.0, 2.0]}, "pos_weight"),
+        (np.zeros(2), np.zeros(2), {"reduction": "mean "}, "reduction"),
+    ],
+)
+def test_bce_bad_input_raises(fn, logits, target, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fn(logits, target, **kwargs)
+
+
+def test_torch_agrees_that_these_inputs_are_errors():
+    # the pitfalls of chapter 10, as torch reports them: xent raises a ValueError instead
+    with pytest.raises(IndexError, match="out of bounds"):
+        F.cross_entropy(torch.zeros(1, 2, dtype=torch.float64), torch.tensor([2]))
+    with pytest.raises(RuntimeError):
+        F.binary_cross_entropy_with_logits(torch.zeros(3, dtype=torch.float64), torch.tensor([1, 0, 1]))
+    with pytest.raises(ValueError, match="out of range"):
+        xent.cross_entropy(np.zeros((1, 2)), np.array([2]))
