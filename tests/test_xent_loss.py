@@ -142,6 +142,18 @@ def test_weighted_mean_divides_by_the_weights_of_the_counted_targets():
                                xent.cross_entropy(z, yp, weight=WEIGHT, reduction="sum") / 6, **TOL)
 
 
+def test_zero_class_weight():
+    z, w = logits_for((3, 4), seed=24), np.array([1.0, 0.0, 2.0, 1.0])
+    check_ce(z, np.array([0, 1, 1]), weight=w)  # a class of weight 0 is simply not counted
+    y = np.array([1, 1, 1])  # ... but if only such targets remain, the weighted mean is 0/0
+    assert math.isnan(F.cross_entropy(t64(z), torch.tensor(y), weight=t64(w)).item())  # torch: a silent nan
+    for fn in (xent.cross_entropy, xent.cross_entropy_grad):
+        with pytest.raises(ValueError, match="weight"):
+            fn(z, y, weight=w)
+    check_ce(z, y, weight=w, reduction="sum")  # the sum is well defined: 0
+    check_ce(z, y, weight=w, reduction="none")
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_inputs_match_torch(seed):
     rng = np.random.default_rng(seed)

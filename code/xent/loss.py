@@ -92,6 +92,12 @@ def _prepare(logits, target, weight, ignore_index, label_smoothing) -> _Prepared
     return _Prepared(z, t.astype(z.dtype, copy=False), denominator, unbatched)
 
 
+def _nonzero_denominator(p: _Prepared, reduction: str) -> None:
+    """Raise rather than return 0/0 = nan when the weights of the counted targets sum to 0."""
+    if reduction == "mean" and p.denominator == 0:
+        raise ValueError("weight: the weights of the counted targets sum to 0, so their weighted mean is 0/0")
+
+
 def cross_entropy(
     logits: ArrayLike,
     target: ArrayLike,
@@ -103,6 +109,7 @@ def cross_entropy(
     """ℓ = −Σ_c T_c log σ(z)_c per sample, then reduced; the semantics of F.cross_entropy."""
     _checks.reduction(reduction)
     p = _prepare(logits, target, weight, ignore_index, label_smoothing)
+    _nonzero_denominator(p, reduction)
     losses = -np.sum(p.t * log_softmax(p.z), axis=-1)  # (M...)
     if p.unbatched:
         losses = losses[0]
@@ -120,6 +127,7 @@ def cross_entropy_grad(
     """∂loss/∂logits = σ(z)·Σ_c T_c − T (= σ(z) − y for one-hot y), divided by the mean's denominator."""
     _checks.reduction(reduction)
     p = _prepare(logits, target, weight, ignore_index, label_smoothing)
+    _nonzero_denominator(p, reduction)
     grad = softmax(p.z) * np.sum(p.t, axis=-1, keepdims=True) - p.t  # (M..., C)
     if reduction == "mean":
         grad = grad / p.denominator
