@@ -19,7 +19,7 @@ from torch.distributions import Categorical, kl_divergence as torch_kl
 import xent
 
 # Any RuntimeWarning (0·log 0, divide by zero) is a failure: a notebook would print it with a path.
-pytestmark = pytest.mark.filterwarnings("error")
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 TOL = dict(rtol=1e-12, atol=1e-15)
 MATCH = [63 / 64, 1 / 64]  # a table-tennis match one side has won 63 times out of 64
