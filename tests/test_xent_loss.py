@@ -537,7 +537,7 @@ def test_integer_logits_become_float64():
         (np.zeros((2, 3)), np.array([0, 1]), {"weight": [1.0, np.nan, 3.0]}, "weight"),
         (np.zeros((2, 3)), np.full((2, 3), 1 / 3), {"weight": [1.0, 2.0]}, "weight"),  # with prob targets
         (np.zeros((2, 3)), np.array([-100, -100]), {}, "target"),  # all ignored: nothing to average
-        (np.zeros((2, 3)), np.array([5, 5]), {"ignore_index": 5, "reduction": "sum"}, "target"),
+        (np.zeros((2, 3)), np.array([5, 5]), {"ignore_index": 5}, "target"),  # custom index, all ignored
         (np.zeros(3), -100, {}, "target"),  # unbatched, ignored
     ],
 )
@@ -580,3 +580,15 @@ def test_torch_agrees_that_these_inputs_are_errors():
         F.binary_cross_entropy_with_logits(torch.zeros(3, dtype=torch.float64), torch.tensor([1, 0, 1]))
     with pytest.raises(ValueError, match="out of range"):
         xent.cross_entropy(np.zeros((1, 2)), np.array([2]))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+def test_all_ignored_matches_torch_for_sum_and_none(reduction):
+    """Only the mean of zero counted targets is 0/0; sum and none are zeros, as in torch."""
+    logits = np.random.default_rng(3).normal(size=(3, 4))
+    target = np.array([-100, -100, -100])
+    expected = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(target), reduction=reduction)
+    got = xent.cross_entropy(logits, target, reduction=reduction)
+    np.testing.assert_array_equal(got, expected.numpy())
+    assert not np.any(np.signbit(got))  # +0.0, never -0.0
+    np.testing.assert_array_equal(xent.cross_entropy_grad(logits, target, reduction=reduction), 0.0)

@@ -42,8 +42,9 @@ def _classes_last(logits: NDArray) -> tuple[NDArray, bool]:
     return np.moveaxis(logits, 1, -1), False
 
 
-def _prepare(logits, target, weight, ignore_index, label_smoothing) -> _Prepared:
+def _prepare(logits, target, weight, ignore_index, label_smoothing, reduction) -> _Prepared:
     """Validate every argument and build the effective targets shared by the loss and its gradient."""
+    _checks.reduction(reduction)
     z = _checks.finite(logits, "logits")
     _checks.nonempty_axis(z, "logits", 0 if z.ndim == 1 else 1)
     z, unbatched = _classes_last(z)  # (M..., C)
@@ -75,8 +76,10 @@ def _prepare(logits, target, weight, ignore_index, label_smoothing) -> _Prepared
         t = (1 - eps) * onehot * w[safe][..., None] + (eps / n_classes) * w  # (M..., C)
         t = t * kept[..., None]
         denominator = float(np.sum(w[safe] * kept))  # Σ of the weights of the counted targets
-        if not np.any(kept):
-            raise ValueError(f"target: every entry equals ignore_index ({ignore_index}); nothing to average")
+        if reduction == "mean" and not np.any(kept):  # torch returns 0/0 = nan here
+            raise ValueError(f"target: every entry equals ignore_index ({ignore_index}); the mean is 0/0")
+        if reduction == "mean" and denominator == 0:
+            raise ValueError("weight: the weights of the counted targets sum to 0, so their weighted mean is 0/0")
     elif np.issubdtype(y.dtype, np.floating):  # class probabilities: the shape of logits
         if ignore_index != -100:  # as in torch: no class index to compare with
             raise ValueError(f"ignore_index: only class-index targets can be ignored, got ignore_index = "
@@ -92,12 +95,6 @@ def _prepare(logits, target, weight, ignore_index, label_smoothing) -> _Prepared
     return _Prepared(z, t.astype(z.dtype, copy=False), denominator, unbatched)
 
 
-def _nonzero_denominator(p: _Prepared, reduction: str) -> None:
-    """Raise rather than return 0/0 = nan when the weights of the counted targets sum to 0."""
-    if reduction == "mean" and p.denominator == 0:
-        raise ValueError("weight: the weights of the counted targets sum to 0, so their weighted mean is 0/0")
-
-
 def cross_entropy(
     logits: ArrayLike,
     target: ArrayLike,
@@ -107,10 +104,8 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> NDArray[np.floating]:
     """ℓ = −Σ_c T_c log σ(z)_c per sample, then reduced; the semantics of F.cross_entropy."""
-    _checks.reduction(reduction)
-    p = _prepare(logits, target, weight, ignore_index, label_smoothing)
-    _nonzero_denominator(p, reduction)
-    losses = -np.sum(p.t * log_softmax(p.z), axis=-1)  # (M...)
+    p = _prepare(logits, target, weight, ignore_index, label_smoothing, reduction)
+    losses = 0.0 - np.sum(p.t * log_softmax(p.z), axis=-1)  # (M...); 0.0 − x: ignored entries are +0.0
     if p.unbatched:
         losses = losses[0]
     return _checks.reduce(losses, reduction, p.denominator)
@@ -125,9 +120,7 @@ def cross_entropy_grad(
     label_smoothing: float = 0.0,
 ) -> NDArray[np.floating]:
     """∂loss/∂logits = σ(z)·Σ_c T_c − T (= σ(z) − y for one-hot y), divided by the mean's denominator."""
-    _checks.reduction(reduction)
-    p = _prepare(logits, target, weight, ignore_index, label_smoothing)
-    _nonzero_denominator(p, reduction)
+    p = _prepare(logits, target, weight, ignore_index, label_smoothing, reduction)
     grad = softmax(p.z) * np.sum(p.t, axis=-1, keepdims=True) - p.t  # (M..., C)
     if reduction == "mean":
         grad = grad / p.denominator
