@@ -52,10 +52,10 @@ async () => {
 
 def _build(out_dir: pathlib.Path) -> pathlib.Path:
     """Build the book into out_dir with -W -n --keep-going; fail on any warning."""
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "-W", "-n", "--keep-going",
-           "--path-output", str(out_dir)]
-    if shutil.which("jupyter-book"):
-        cmd = ["jupyter-book", *cmd[3:]]
+    jb = pathlib.Path(sys.executable).with_name("jupyter-book")  # the one installed beside this Python
+    if not jb.exists():
+        jb = shutil.which("jupyter-book") or "jupyter-book"
+    cmd = [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out_dir)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     log = proc.stdout + proc.stderr
     warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
@@ -90,8 +90,10 @@ def browser():
         if in_ci:
             pytest.fail(f"Chromium not found at {CHROMIUM}; {INSTALL_HINT}")
         pytest.skip(f"Chromium not found at {CHROMIUM}; {INSTALL_HINT}")
-    sync_api = pytest.importorskip("playwright.sync_api") if not in_ci else __import__(
-        "playwright.sync_api", fromlist=["sync_playwright"])
+    if in_ci:
+        from playwright import sync_api  # required under CI: an ImportError fails the test
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         user_dir = ROOT / ".pytest_cache" / "chromium-profile"
         shutil.rmtree(user_dir, ignore_errors=True)
