@@ -72,7 +72,7 @@ def _prepare(logits, target, weight, ignore_index, label_smoothing, reduction) -
             raise ValueError(f"target: class index {y[out].ravel()[0]} is out of range [0, {n_classes}) "
                              f"(logits have C = {n_classes} classes; ignore_index = {ignore_index})")
         safe = np.where(kept, y, 0)
-        onehot = (safe[..., None] == np.arange(n_classes)).astype(z.dtype)  # (M..., C)
+        onehot = one_hot(safe, n_classes, z.dtype)  # (M..., C)
         t = (1 - eps) * onehot * w[safe][..., None] + (eps / n_classes) * w  # (M..., C)
         t = t * kept[..., None]
         denominator = float(np.sum(w[safe] * kept))  # Σ of the weights of the counted targets
