@@ -1,5 +1,6 @@
 """xent: the NumPy code of 'Cross-Entropy, Derived'. Arrays in, arrays out; dtype preserved."""
 
+from . import figures
 from .information import distribution_cross_entropy, entropy, kl_divergence, self_information
 from .loss import (
     CrossEntropyLoss,
