@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(p for p in (ROOT / "chapters").glob("*.ipynb"))
+NOTEBOOKS = sorted(p for folder in ("chapters", "appendices") for p in (ROOT / folder).glob("*.ipynb"))
 TOC = (ROOT / "_toc.yml").read_text()
 TOC_FILES = re.findall(r"^\s*-\s*file:\s*(\S+)", TOC, flags=re.MULTILINE)  # commented lines excluded
 LOCAL_PATH = re.compile(r"(/(work|root|tmp|home|Users)/|[A-Z]:\\\\)")
@@ -58,10 +59,143 @@ def test_ignored_outputs_say_why(nb_path):
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
 def test_listed_in_toc(nb_path):
-    assert f"chapters/{nb_path.stem}" in TOC_FILES, f"{nb_path.name} is not listed in _toc.yml"
+    assert f"{nb_path.parent.name}/{nb_path.stem}" in TOC_FILES, f"{nb_path.name} is not listed in _toc.yml"
 
 
 @pytest.mark.parametrize("entry", TOC_FILES)
 def test_every_toc_entry_exists(entry):
     candidates = [ROOT / f"{entry}{ext}" for ext in ("", ".ipynb", ".md")]
     assert any(p.is_file() for p in candidates), f"_toc.yml lists {entry}, which does not exist"
+
+
+# --- Cell roles and the proof ledger (CONTRIBUTING.md, "Every code cell has one role") ---------
+
+sys.path.insert(0, str(ROOT / "_ext"))
+import book_cells  # noqa: E402  (shared with the ledger extension)
+
+BOOK = book_cells.read_book(ROOT)
+BOOK_IDS = [nb.path.relative_to(ROOT).as_posix() for nb in BOOK]
+ALL_LABELS = set().union(*(nb.labels for nb in BOOK))
+MAX_TEACHING_LINES = 15
+MAX_LINE = 80
+
+
+def _code(nb):
+    return [(i, c) for i, c in enumerate(nb.cells) if c["cell_type"] == "code" and book_cells.source(c).strip()]
+
+
+def _inside_solutions(nb) -> set[int]:
+    """Indices of the cells between a solution-start and its solution-end."""
+    inside, depth = set(), False
+    for i, cell in enumerate(nb.cells):
+        text = book_cells.source(cell) if cell["cell_type"] == "markdown" else ""
+        if depth:
+            inside.add(i)
+        starts, ends = text.rfind("{solution-start}"), text.rfind("{solution-end}")
+        if starts > ends:
+            depth = True
+        elif ends > starts:
+            depth = False
+    return inside
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_every_code_cell_has_one_role(nb):
+    bad = [i for i, c in _code(nb) if book_cells.book_meta(c).get("role") not in book_cells.ROLES]
+    assert not bad, f"{nb.path.name}: code cells {bad} have no metadata.book.role in {book_cells.ROLES}"
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_teaching_cells_are_short_shown_and_clean(nb):
+    for i, c in _code(nb):
+        if book_cells.book_meta(c).get("role") != "teaching":
+            continue
+        lines = [line for line in book_cells.source(c).splitlines() if line.strip()]
+        where = f"{nb.path.name} cell {i}"
+        assert len(lines) <= MAX_TEACHING_LINES, f"{where}: {len(lines)} lines; a teaching cell has at most 15"
+        long = [line for line in lines if len(line) > MAX_LINE]
+        assert not long, f"{where}: lines over {MAX_LINE} characters are cut off on the page: {long[0]!r}"
+        assert not book_cells.tags(c) & book_cells.HIDING, f"{where}: a teaching cell is shown, not hidden"
+        code = "\n".join(lines)
+        assert "glue(" not in code, f"{where}: glue belongs in a hidden plumbing cell"
+        assert not re.search(r"^\s*assert\b", code, re.MULTILINE), f"{where}: asserts belong in a check cell"
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_check_cells_are_collapsed_and_say_what_they_check(nb):
+    for i, c in _code(nb):
+        meta = book_cells.book_meta(c)
+        if meta.get("role") != "check":
+            continue
+        where = f"{nb.path.name} cell {i}"
+        assert book_cells.tags(c) & {"hide-input", "hide-cell"}, f"{where}: tag a check cell hide-input or hide-cell"
+        prompt = c.get("metadata", {}).get("mystnb", {}).get("code_prompt_show", "")
+        assert prompt.startswith("Check"), f"{where}: mystnb.code_prompt_show must start with 'Check', got {prompt!r}"
+        checks = meta.get("checks")
+        assert isinstance(checks, list) and checks, f"{where}: book.checks must list the labels this cell checks"
+        unknown = [label for label in checks if label not in ALL_LABELS]
+        assert not unknown, f"{where}: book.checks names labels that the book does not define: {unknown}"
+        scope = str(meta.get("scope", ""))
+        assert scope.startswith(book_cells.SCOPES), f"{where}: book.scope must start with 'symbolic' or 'numerical'"
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_plumbing_and_slide_cells_are_hidden(nb):
+    for i, c in _code(nb):
+        role = book_cells.book_meta(c).get("role")
+        if role == "plumbing":
+            assert book_cells.tags(c) & book_cells.HIDING, f"{nb.path.name} cell {i}: hide a plumbing cell"
+        if role == "slide":
+            assert "remove-cell" in book_cells.tags(c), f"{nb.path.name} cell {i}: a slide-only cell is removed"
+    for i, c in enumerate(nb.cells):
+        if c["cell_type"] == "markdown" and book_cells.book_meta(c).get("role") == "slide":
+            assert "remove-cell" in book_cells.tags(c), f"{nb.path.name} cell {i}: a slide-only cell is removed"
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_solution_cells_sit_inside_solutions(nb):
+    inside = _inside_solutions(nb)
+    for i, c in _code(nb):
+        if book_cells.book_meta(c).get("role") == "solution":
+            assert i in inside, f"{nb.path.name} cell {i}: a solution cell outside solution-start/solution-end"
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_figures_have_captions_and_alt_text(nb):
+    for i, c in _code(nb):
+        if not any("image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {}) for o in c["outputs"]):
+            continue
+        if book_cells.tags(c) & {"remove-cell", "remove-output"}:
+            continue
+        mystnb = c.get("metadata", {}).get("mystnb", {})
+        figure, image = mystnb.get("figure", {}), mystnb.get("image", {})
+        where = f"{nb.path.name} cell {i}"
+        assert figure.get("name") and figure.get("caption"), f"{where}: a figure needs mystnb.figure name and caption"
+        alt = str(image.get("alt", ""))
+        assert len(alt.split()) >= 5, f"{where}: mystnb.image.alt must describe the picture in words"
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_mentions_of_chapters_are_links(nb):
+    for i, c in enumerate(nb.cells):
+        if c["cell_type"] != "markdown" or book_cells.book_meta(c).get("role") == "slide":
+            continue
+        text = re.sub(r"`[^`\n]*`", "", book_cells.source(c))  # roles and inline code
+        plain = re.findall(r"\b[Cc]hapters?\s+\d+", text)
+        assert not plain, f"{nb.path.name} cell {i}: write {{numref}}`Chapter %s <chN>`, not {plain[0]!r}"
+
+
+@pytest.mark.parametrize("nb", [nb for nb in BOOK if nb.path.parent.name == "chapters"],
+                         ids=lambda nb: nb.path.name)
+def test_chapter_opens_with_the_template(nb):
+    first = book_cells.source(nb.cells[0])
+    number = int(nb.path.name[:2])
+    assert first.startswith(f"(ch{number})=\n# "), f"{nb.path.name}: start with '(ch{number})=' and the title"
+    assert "**Prerequisites:**" in first, f"{nb.path.name}: the first cell states the prerequisites"
+    assert "Learning objectives" in first, f"{nb.path.name}: the first cell lists the learning objectives"
+
+
+def test_every_result_has_a_check():
+    checked = {label for nb in BOOK for check in nb.checks for label in check.checks}
+    missing = [f"{r.notebook.name}: {r.kind} {r.label}" for nb in BOOK for r in nb.results if r.label not in checked]
+    assert not missing, "results with no check cell naming them:\n" + "\n".join(missing)

@@ -1,0 +1,18 @@
+"""Run the suite in parallel by default: `python -m pytest` is `-n auto --dist loadfile`.
+
+`--dist loadfile` keeps each notebook in one kernel (plain `-n` would split its cells across
+workers and break it). Pass `-n 0`, or `-p no:xdist`, to run in one process.
+"""
+
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    if not config.pluginmanager.hasplugin("xdist") or config.option.numprocesses is not None:
+        return
+    if config.option.collectonly:
+        return
+    config.option.numprocesses = "auto"
+    if config.option.dist == "no":
+        config.option.dist = "loadfile"
