@@ -31,7 +31,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-INSTALL_HINT = "install it with: sudo apt-get install -y chromium chromium-driver (Debian/Ubuntu)"
+INSTALL_HINT = ("install it with: sudo apt-get install -y chromium (Debian/Ubuntu), "
+                "or set CHROMIUM=/path/to/chromium-or-chrome")
 
 # Typesetting check, run in the page once MathJax has finished: every Sphinx math node must hold a
 # rendered <mjx-container> without errors, and no TeX delimiter may be left in the visible text.
