@@ -148,3 +148,52 @@ def test_every_page_renders_offline(site, browser):
     print(f"\nsite test: {len(pages)} pages loaded, {typeset} equations typeset")
     assert not problems, "\n".join(problems)
     assert typeset > 0
+
+
+# Phones (390 px) and tablets (900 px): the contents button opens the navigation, and no page is
+# wider than the screen (display equations and code scroll inside their own boxes).
+WIDTH_REPORT_JS = """
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const doc = document.documentElement;
+  const wide = Array.from(document.querySelectorAll('main *')).filter(el => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.right > doc.clientWidth + 1 && getComputedStyle(el).position !== 'fixed';
+  }).filter(el => !el.closest('.math, mjx-container, pre, .cell_output, .pst-scrollable-table-container, table, .bd-sidebar-secondary, .bd-sidebar-primary, dialog'))
+    .slice(0, 3).map(el => el.tagName.toLowerCase() + '.' + el.className + ': ' + el.textContent.slice(0, 40));
+  return {scroll: doc.scrollWidth, client: doc.clientWidth, wide};
+}
+"""
+
+OPEN_MENU_JS = """
+() => {
+  const visible = Array.from(document.querySelectorAll('.primary-toggle'))
+    .filter(b => b.offsetParent !== null && b.getBoundingClientRect().width > 0);
+  if (!visible.length) return {button: false};
+  visible[0].click();
+  const dialog = document.getElementById('pst-primary-sidebar-modal');
+  return {button: true, open: !!(dialog && dialog.open),
+          links: dialog ? dialog.querySelectorAll('nav a.reference').length : 0};
+}
+"""
+
+
+@pytest.mark.parametrize("width", [390, 900])
+def test_phone_and_tablet_layout(site, browser, width):
+    """At 390 and 900 px: the visible contents button opens the navigation; no sideways scroll."""
+    base, html = site
+    pages = ["intro.html"] + sorted(p.relative_to(html).as_posix() for p in (html / "chapters").glob("*.html"))
+    pages += sorted(p.relative_to(html).as_posix() for p in (html / "appendices").glob("*.html"))
+    problems: list[str] = []
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    for rel in pages:
+        page.goto(base + rel, wait_until="load")
+        report = page.evaluate(WIDTH_REPORT_JS)
+        if report["scroll"] > report["client"] + 1:
+            problems.append(f"{rel}: page is {report['scroll']} px wide at {width} px {report['wide']}")
+        menu = page.evaluate(OPEN_MENU_JS)
+        if not (menu["button"] and menu.get("open") and menu.get("links", 0) > 5):
+            problems.append(f"{rel}: the contents button does not open the navigation at {width} px: {menu}")
+    page.close()
+    print(f"\nlayout test at {width} px: {len(pages)} pages")
+    assert not problems, "\n".join(problems)

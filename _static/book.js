@@ -1,0 +1,69 @@
+/* Small fixes to the pinned theme pair (sphinx-book-theme 1.3.0 on pydata-sphinx-theme 0.17.1).
+ *
+ * 1. Navigation on phones and tablets. The page has two "primary" (contents) toggle buttons and two
+ *    "secondary" (on this page) buttons: one in the navbar, hidden, and one in the article header,
+ *    visible. pydata-sphinx-theme wires only the first of each (document.querySelector), so the
+ *    visible button did nothing below 992 px. Here every other toggle forwards its click to the
+ *    wired one, which opens the sidebar dialog (narrow screens) or collapses the sidebar (wide).
+ * 2. Search results. Snippets are cut from the raw HTML, where equations are still TeX source
+ *    (\(\sigma(z)\)). Here each equation becomes readable text before the snippet is made.
+ */
+(function () {
+  "use strict";
+
+  function forwardToggles(selector) {
+    const buttons = Array.from(document.querySelectorAll(selector));
+    const wired = buttons[0];
+    buttons.slice(1).forEach((button) => {
+      button.addEventListener("click", (event) => {
+        event.preventDefault();
+        event.stopPropagation();
+        wired.click();
+      });
+    });
+  }
+
+  const TEX_SYMBOLS = {
+    sigma: "σ", Sigma: "Σ", sum: "Σ", prod: "Π", partial: "∂", nabla: "∇", epsilon: "ε",
+    varepsilon: "ε", delta: "δ", Delta: "Δ", lambda: "λ", mu: "μ", pi: "π", theta: "θ",
+    alpha: "α", beta: "β", gamma: "γ", tau: "τ", phi: "φ", infty: "∞", cdot: "·", times: "×",
+    le: "≤", leq: "≤", ge: "≥", geq: "≥", ne: "≠", neq: "≠", approx: "≈", to: "→",
+    in: "∈", odot: "⊙", mid: "|", lVert: "‖", rVert: "‖", Vert: "‖", dots: "…", ldots: "…",
+    cdots: "⋯", R: "ℝ", E: "E", KL: "D_KL", log: "log", ln: "ln", exp: "exp", max: "max",
+    min: "min", softmax: "softmax", LSE: "LSE", diag: "diag",
+  };
+
+  /* A rough plain-text reading of TeX, good enough for a search snippet. */
+  function texToText(tex) {
+    return tex
+      .replace(/^\\\(|\\\)$|^\\\[|\\\]$/g, "")
+      .replace(/\\(?:d|t)?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "($1)/($2)")
+      .replace(/\\(?:mathrm|mathbf|mathbb|operatorname|text|textrm|boldsymbol)\s*\{([^{}]*)\}/g, "$1")
+      .replace(/\\begin\{[^}]*\}|\\end\{[^}]*\}|\\label\{[^}]*\}/g, " ")
+      .replace(/\\([A-Za-z]+)/g, (m, name) => (name in TEX_SYMBOLS ? TEX_SYMBOLS[name] : ""))
+      .replace(/\\[,;:!> ]|\\\\|&/g, " ")
+      .replace(/\\left|\\right|\\big|\\Big|\\bigl|\\bigr/g, "")
+      .replace(/[{}]/g, "")
+      .replace(/\s+/g, " ")
+      .trim();
+  }
+
+  function readableSearchSnippets() {
+    if (!window.Search || !Search.htmlToText || Search.htmlToText.bookPatched) return;
+    const original = Search.htmlToText;
+    Search.htmlToText = function (htmlString, anchor) {
+      const doc = new DOMParser().parseFromString(htmlString, "text/html");
+      doc.querySelectorAll(".math").forEach((node) => {
+        node.textContent = " " + texToText(node.textContent.trim()) + " ";
+      });
+      return original.call(this, doc.documentElement.outerHTML, anchor);
+    };
+    Search.htmlToText.bookPatched = true;
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    forwardToggles(".primary-toggle");
+    forwardToggles(".secondary-toggle");
+    readableSearchSnippets();
+  });
+})();
