@@ -73,6 +73,9 @@ def test_every_toc_entry_exists(entry):
 sys.path.insert(0, str(ROOT / "_ext"))
 import book_cells  # noqa: E402  (shared with the ledger extension)
 
+sys.path.insert(0, str(ROOT / "tools"))
+import frontmatter  # noqa: E402  (the JupyterLab macros cell)
+
 BOOK = book_cells.read_book(ROOT)
 BOOK_IDS = [nb.path.relative_to(ROOT).as_posix() for nb in BOOK]
 ALL_LABELS = set().union(*(nb.labels for nb in BOOK))
@@ -188,7 +191,8 @@ def test_mentions_of_chapters_are_links(nb):
 @pytest.mark.parametrize("nb", [nb for nb in BOOK if nb.path.parent.name == "chapters"],
                          ids=lambda nb: nb.path.name)
 def test_chapter_opens_with_the_template(nb):
-    first = book_cells.source(nb.cells[0])
+    cells = nb.cells[1:] if frontmatter.has_frontmatter({"cells": nb.cells}) else nb.cells
+    first = book_cells.source(cells[0])
     number = int(nb.path.name[:2])
     assert first.startswith(f"(ch{number})=\n# "), f"{nb.path.name}: start with '(ch{number})=' and the title"
     assert "**Prerequisites:**" in first, f"{nb.path.name}: the first cell states the prerequisites"
@@ -199,3 +203,13 @@ def test_every_result_has_a_check():
     checked = {label for nb in BOOK for check in nb.checks for label in check.checks}
     missing = [f"{r.notebook.name}: {r.kind} {r.label}" for nb in BOOK for r in nb.results if r.label not in checked]
     assert not missing, "results with no check cell naming them:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_jupyterlab_macros_match_the_site(nb):
+    """The first cell gives JupyterLab the macros of _config.yml (run tools/frontmatter.py)."""
+    assert frontmatter.has_frontmatter({"cells": nb.cells}), (
+        f"{nb.path.name}: no macros cell for JupyterLab; run python tools/frontmatter.py")
+    assert book_cells.source(nb.cells[0]) == frontmatter.cell_source(ROOT), (
+        f"{nb.path.name}: the macros cell differs from _config.yml; run python tools/frontmatter.py")
+    assert "remove-cell" in book_cells.tags(nb.cells[0]), f"{nb.path.name}: the macros cell is removed from the book"
