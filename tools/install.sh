@@ -35,3 +35,12 @@ fi
 
 pip install -q -r requirements.txt
 echo "install: Python packages installed in ${VIRTUAL_ENV}"
+
+# 3. reveal.js for the lecture decks, pinned in package-lock.json (the site build copies it into
+#    _build/html/slides/); without npm the site still builds, without its decks.
+if command -v npm >/dev/null 2>&1; then
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "install: reveal.js installed in node_modules/ (lecture decks)"
+else
+  echo "install: WARNING: npm not found, so no lecture decks (Debian: sudo apt-get install -y npm)" >&2
+fi
