@@ -36,7 +36,7 @@
   /* A rough plain-text reading of TeX, good enough for a search snippet. */
   function texToText(tex) {
     return tex
-      .replace(/^\\\(|\\\)$|^\\\[|\\\]$/g, "")
+      .replace(/\\\(|\\\)|\\\[|\\\]/g, " ")
       .replace(/\\(?:d|t)?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "($1)/($2)")
       .replace(/\\(?:mathrm|mathbf|mathbb|operatorname|text|textrm|boldsymbol)\s*\{([^{}]*)\}/g, "$1")
       .replace(/\\begin\{[^}]*\}|\\end\{[^}]*\}|\\label\{[^}]*\}/g, " ")
@@ -49,10 +49,12 @@
   }
 
   function readableSearchSnippets() {
-    if (!window.Search || !Search.htmlToText || Search.htmlToText.bookPatched) return;
+    // searchtools.js declares `const Search` at the top level: a global binding, not window.Search.
+    if (typeof Search === "undefined" || !Search.htmlToText || Search.htmlToText.bookPatched) return;
     const original = Search.htmlToText;
     Search.htmlToText = function (htmlString, anchor) {
       const doc = new DOMParser().parseFromString(htmlString, "text/html");
+      doc.querySelectorAll(".math .headerlink").forEach((node) => node.remove());
       doc.querySelectorAll(".math").forEach((node) => {
         node.textContent = " " + texToText(node.textContent.trim()) + " ";
       });

@@ -197,3 +197,17 @@ def test_phone_and_tablet_layout(site, browser, width):
     page.close()
     print(f"\nlayout test at {width} px: {len(pages)} pages")
     assert not problems, "\n".join(problems)
+
+
+def test_search_snippets_show_no_tex(site, browser):
+    """Offline search finds pages, and its snippets read as text, not TeX source."""
+    base, _ = site
+    page = browser.new_page()
+    page.goto(base + "search.html?q=softmax", wait_until="load")
+    page.wait_for_selector("#search-results ul.search li p.context", timeout=20000)
+    page.wait_for_timeout(500)
+    snippets = page.eval_on_selector_all("#search-results li p.context", "els => els.map(e => e.textContent)")
+    page.close()
+    assert len(snippets) >= 3, f"search for 'softmax' found {len(snippets)} pages with snippets"
+    raw = [s for s in snippets if any(tex in s for tex in ("\\(", "\\)", "\\frac", "\\sigma", "\\["))]
+    assert not raw, f"search snippets show raw TeX: {raw[:2]}"
