@@ -8,8 +8,11 @@ label_smoothing, K-dimensional and unbatched inputs.
 
 from __future__ import annotations
 
+import functools
 import math
+import tracemalloc
 
+import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
@@ -119,14 +122,22 @@ def test_ignore_index_matches_torch(shape, ignore_index, reduction, weight, labe
         assert np.all(xent.cross_entropy(z, y, **kwargs)[y == ignore_index] == 0)
 
 
-def test_ignore_index_is_rejected_for_probability_targets():
+@pytest.mark.parametrize("ignore_index", [0, 1, 2, 7])
+def test_non_negative_ignore_index_is_rejected_for_probability_targets(ignore_index):
     z, y = logits_for((4, 3)), prob_target((4, 3))
     with pytest.raises(RuntimeError, match="ignore_index"):
-        F.cross_entropy(t64(z), t64(y), ignore_index=1)
-    for fn in (xent.cross_entropy, xent.cross_entropy_grad):
+        F.cross_entropy(t64(z), t64(y), ignore_index=ignore_index)
+    for fn in (xent.cross_entropy, xent.cross_entropy_grad, xent.cross_entropy_and_grad):
         with pytest.raises(ValueError, match="ignore_index"):
-            fn(z, y, ignore_index=1)
-    check_ce(z, y, ignore_index=-100)  # the default is fine
+            fn(z, y, ignore_index=ignore_index)
+
+
+@pytest.mark.parametrize("ignore_index", [-100, -1, -5])
+def test_negative_ignore_index_is_accepted_for_probability_targets_as_in_torch(ignore_index):
+    """torch rejects only ignore_index ≥ 0 with probability targets; a negative one is accepted and unused."""
+    z, y = logits_for((4, 3)), prob_target((4, 3))
+    check_ce(z, y, ignore_index=ignore_index)
+    np.testing.assert_array_equal(xent.cross_entropy(z, y, ignore_index=ignore_index), xent.cross_entropy(z, y))
 
 
 def test_weighted_mean_divides_by_the_weights_of_the_counted_targets():
@@ -592,3 +603,280 @@ def test_all_ignored_matches_torch_for_sum_and_none(reduction):
     np.testing.assert_array_equal(got, expected.numpy())
     assert not np.any(np.signbit(got))  # +0.0, never -0.0
     np.testing.assert_array_equal(xent.cross_entropy_grad(logits, target, reduction=reduction), 0.0)
+
+
+# --------------------------------------------------------------------------- the one-pass entry points
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weight", [None, WEIGHT], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("kind", ["index", "prob"])
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_cross_entropy_and_grad_is_the_loss_and_the_gradient(shape, kind, reduction, weight, label_smoothing):
+    z = logits_for(shape, seed=31)
+    y = index_target(shape, seed=32, ignore=-100 if kind == "index" and len(shape) > 1 else None) \
+        if kind == "index" else prob_target(shape, seed=33)
+    kwargs = dict(weight=weight, reduction=reduction, label_smoothing=label_smoothing)
+    loss, grad = xent.cross_entropy_and_grad(z, y, **kwargs)
+    np.testing.assert_array_equal(loss, xent.cross_entropy(z, y, **kwargs))
+    np.testing.assert_array_equal(grad, xent.cross_entropy_grad(z, y, **kwargs))
+    ref_loss, ref_grad = torch_ce(z, y, **kwargs)
+    np.testing.assert_allclose(loss, ref_loss, **TOL)
+    np.testing.assert_allclose(grad, ref_grad, **TOL)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", ["plain", "weighted", "pos_weight"])
+def test_bce_and_grad_is_the_loss_and_the_gradient(reduction, options):
+    rng = np.random.default_rng(34)
+    z, y = rng.normal(scale=4.0, size=(5, 3)), rng.random((5, 3))
+    kwargs = {"plain": {}, "weighted": {"weight": rng.random(3)}, "pos_weight": {"pos_weight": rng.random(3) * 3}}[options]
+    loss, grad = xent.binary_cross_entropy_with_logits_and_grad(z, y, reduction=reduction, **kwargs)
+    np.testing.assert_array_equal(loss, xent.binary_cross_entropy_with_logits(z, y, reduction=reduction, **kwargs))
+    np.testing.assert_array_equal(grad, xent.binary_cross_entropy_with_logits_grad(z, y, reduction=reduction, **kwargs))
+    zt = t64(z).requires_grad_()
+    tk = {k: t64(v) for k, v in kwargs.items()}
+    ref = F.binary_cross_entropy_with_logits(zt, t64(y), reduction=reduction, **tk)
+    ref.sum().backward()
+    np.testing.assert_allclose(loss, ref.detach().numpy(), **TOL)
+    np.testing.assert_allclose(grad, zt.grad.numpy(), **TOL)
+
+
+def test_bce_blocks_join_up():
+    """Inputs longer than one block (2**15 elements) give the same numbers as block-sized pieces."""
+    rng = np.random.default_rng(35)
+    z, y = rng.normal(scale=5.0, size=70_001), (rng.random(70_001) < 0.5).astype(float)
+    loss, grad = xent.binary_cross_entropy_with_logits_and_grad(z, y, reduction="none")
+    np.testing.assert_array_equal(loss[40_000:], xent.binary_cross_entropy_with_logits(z[40_000:], y[40_000:], reduction="none"))
+    np.testing.assert_array_equal(grad[:123], xent.binary_cross_entropy_with_logits_grad(z[:123], y[:123], reduction="none"))
+    mean = xent.binary_cross_entropy_with_logits(z, y)
+    assert mean == pytest.approx(math.fsum(loss) / z.size, rel=1e-15)
+
+
+def test_cross_entropy_blocks_join_up():
+    """More rows than one block holds: every row equals the row computed alone."""
+    rng = np.random.default_rng(36)
+    z, t = rng.normal(scale=3.0, size=(300, 700)), rng.integers(0, 700, size=300)
+    loss, grad = xent.cross_entropy_and_grad(z, t, reduction="none")
+    for n in (0, 93, 94, 299):
+        assert loss[n] == xent.cross_entropy(z[n], t[n])
+        np.testing.assert_array_equal(grad[n], xent.cross_entropy_grad(z[n], t[n]))
+
+
+# --------------------------------------------------------------------------- memory: no one-hot, no N×C temporaries
+
+
+def peak_bytes(fn, *args, **kwargs):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn(*args, **kwargs)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_makes_no_n_by_c_temporary_beyond_the_gradient(dtype):
+    rng = np.random.default_rng(37)
+    z, t = rng.normal(size=(2048, 500)).astype(dtype), rng.integers(0, 500, size=2048)
+    nc, mib = z.nbytes, 2**20  # N×C is 4 or 8 MiB here; one block of rows is 2**16 entries (≤ 0.5 MiB)
+    assert peak_bytes(xent.cross_entropy_and_grad, z, t) <= nc + mib  # the gradient, plus O(N) and one block
+    assert peak_bytes(xent.cross_entropy_grad, z, t) <= nc + mib
+    assert peak_bytes(xent.cross_entropy, z, t) <= mib  # the loss alone: one block of scratch
+    assert peak_bytes(xent.cross_entropy, z, t, reduction="none") <= mib
+
+
+def test_bce_makes_no_temporary_beyond_the_gradient():
+    rng = np.random.default_rng(38)
+    z, y = rng.normal(size=(1024, 1000)).astype(np.float32), (rng.random((1024, 1000)) < 0.5).astype(np.float32)
+    mib = 2**20  # z is 4 MiB; one block's temporaries are a few times 2**15 entries
+    assert peak_bytes(xent.binary_cross_entropy_with_logits_and_grad, z, y) <= z.nbytes + mib
+    assert peak_bytes(xent.binary_cross_entropy_with_logits, z, y) <= mib
+
+
+def test_validation_happens_once(monkeypatch):
+    """The public function checks its logits once; the kernels inside do not check again."""
+    calls = []
+    real = xent._checks.finite
+    monkeypatch.setattr(xent._checks, "finite", lambda x, name: calls.append(name) or real(x, name))
+    z, t = logits_for((4, C)), np.array([0, 1, 2, 3])
+    xent.cross_entropy_and_grad(z, t, weight=WEIGHT)
+    assert calls == ["logits", "weight"]
+    calls.clear()
+    xent.binary_cross_entropy_with_logits_and_grad(z, np.full((4, C), 0.5))
+    assert calls == ["logits", "target"]
+
+
+# --------------------------------------------------------------------------- float16 and empty batches
+
+
+@pytest.mark.parametrize("name", ["ce", "ce_grad", "bce", "bce_grad"])
+def test_float16_is_computed_in_float32_and_rounded_once(name):
+    rng = np.random.default_rng(39)
+    z = rng.normal(scale=3.0, size=(6, C)).astype(np.float16)
+    t, yb = rng.integers(0, C, size=6), (rng.random((6, C)) < 0.5).astype(np.float16)
+    fn = {"ce": lambda z: xent.cross_entropy(z, t, reduction="none"),
+          "ce_grad": lambda z: xent.cross_entropy_grad(z, t),
+          "bce": lambda z: xent.binary_cross_entropy_with_logits(z, yb.astype(z.dtype), reduction="none"),
+          "bce_grad": lambda z: xent.binary_cross_entropy_with_logits_grad(z, yb.astype(z.dtype))}[name]
+    out = fn(z)
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(out, fn(z.astype(np.float32)).astype(np.float16))
+
+
+def test_empty_batches():
+    """An empty batch has a sum (0) but no mean: 0/0 is refused with a ValueError, as for all-ignored targets."""
+    z0 = np.zeros((0, 3))
+    assert xent.cross_entropy(z0, np.zeros(0, dtype=np.int64), reduction="sum") == 0.0
+    assert xent.cross_entropy(z0, np.zeros((0, 3)), reduction="none").shape == (0,)
+    assert xent.cross_entropy_grad(z0, np.zeros(0, dtype=np.int64), reduction="sum").shape == (0, 3)
+    assert xent.binary_cross_entropy_with_logits(np.zeros(0), np.zeros(0), reduction="sum") == 0.0
+    with pytest.raises(ValueError, match="target"):
+        xent.cross_entropy(z0, np.zeros(0, dtype=np.int64))
+    with pytest.raises(ValueError, match="logits"):
+        xent.cross_entropy(z0, np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="logits"):
+        xent.binary_cross_entropy_with_logits_grad(np.zeros(0), np.zeros(0))
+    assert torch.isnan(F.cross_entropy(torch.zeros(0, 3), torch.zeros(0, 3)))  # what torch returns instead
+
+
+# --------------------------------------------------------------------------- accuracy: a 50-digit reference
+#
+# As in test_xent_softmax.py: the error in ulps of the result's dtype against mpmath at 50 digits must be
+# at most 4 + 2κ, κ the relative condition number (chapter 12 derives each):
+#   loss −log a_t:      κ = (|z_t|(1 − a_t) + Σ_{j≠t} |z_j| a_j) / |log a_t|
+#   gradient a_c, c≠t:  κ = |z_c|(1 − a_c) + Σ_{j≠c} |z_j| a_j
+#   gradient a_t − 1:   κ = |z_t| a_t + Σ_{j≠t} |z_j| a_j · a_t / (1 − a_t)
+#   BCE loss ℓ:         κ = |z| (|σ(z) − y| + 1) / ℓ
+#   BCE gradient:       κ = |z| σ(∓z) for y = 0 / y = 1
+
+mp.mp.dps = 50
+
+
+def ulp_error(x, ref, dtype):
+    """|x − ref| in ulps of dtype at ref (the spacing of the float nearest ref; subnormal spacing near 0)."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    out = np.array([float(abs(mp.mpf(float(xi)) - ri) / float(np.spacing(np.abs(dtype(float(ri))))))
+                    for xi, ri in zip(x, np.ravel(ref))])
+    return out.reshape(np.shape(ref))
+
+
+def assert_ulps(ours, ref, kappa, dtype, what):
+    err = ulp_error(ours, ref, dtype)
+    bound = 4 + 2 * np.asarray(kappa, dtype=float)
+    worst = np.unravel_index(np.argmax(err - bound), err.shape)
+    assert np.all(err <= bound), f"{what}: {err[worst]:.1f} ulps where the bound is {bound[worst]:.1f}"
+
+
+def ce_families(dtype):
+    """(logits (M, C), targets (M,)): random of scale 1e-3 … 1e4, near-ties, a dominant correct logit (the
+    confidently correct samples), a dominant wrong logit, many classes."""
+    rng = np.random.default_rng(43)
+    out = {}
+    for s in (1e-3, 1.0, 10.0, 100.0, 1e4):
+        out[f"scale {s:g}"] = (rng.normal(scale=s, size=(10, 7)), rng.integers(0, 7, size=10))
+    out["near ties"] = (3.0 + 1e-4 * rng.normal(size=(10, 6)), rng.integers(0, 6, size=10))
+    for name, shift in (("confident correct", 0), ("confident wrong", 1)):
+        z, t = rng.normal(size=(16, 9)), rng.integers(0, 9, size=16)
+        z[np.arange(16), (t + shift) % 9] += np.repeat([8.0, 14.0, 30.0, 60.0], 4)
+        out[name] = (z, t)
+    out["many classes"] = (rng.normal(scale=3.0, size=(3, 1000)), rng.integers(0, 1000, size=3))
+    return {k: (z.astype(dtype), t) for k, (z, t) in out.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def ce_reference(dtype_name, family):
+    z, t = ce_families(np.dtype(dtype_name).type)[family]
+    M, C = z.shape
+    loss, grad, k_loss, k_grad = [], [], [], []
+    for n in range(M):
+        row = [mp.mpf(float(v)) for v in z[n]]
+        k = max(range(C), key=lambda i: row[i])
+        tail = mp.log1p(mp.fsum(mp.exp(v - row[k]) for i, v in enumerate(row) if i != k))
+        logsm = [(v - row[k]) - tail for v in row]
+        a = [mp.exp(v) for v in logsm]
+        tt = t[n]
+        # Σ_{j≠i} |z_j| a_j and 1 − a_i, summed without cancellation (a_k may be 1 − 1e-64)
+        za = mp.fsum(abs(v) * p for v, p in zip(row, a))
+        za_not = lambda i: mp.fsum(abs(v) * p for j, (v, p) in enumerate(zip(row, a)) if j != i) if i == k \
+            else za - abs(row[i]) * a[i]
+        one_minus = lambda i: mp.fsum(p for j, p in enumerate(a) if j != i) if i == k else 1 - a[i]
+        loss.append(-logsm[tt])
+        k_loss.append((abs(row[tt]) * one_minus(tt) + za_not(tt)) / abs(logsm[tt]))
+        grad.append([p - 1 if i == tt and i != k else (-one_minus(i) if i == tt else p) for i, p in enumerate(a)])
+        k_grad.append([abs(row[i]) * one_minus(i) + za_not(i) if i != tt else
+                       abs(row[tt]) * a[tt] + za_not(tt) * a[tt] / one_minus(tt) for i in range(C)])
+    f = lambda x: np.array(x, dtype=float)
+    return dict(z=z, t=t, loss=np.array(loss, dtype=object), grad=np.array(grad, dtype=object),
+                k_loss=f(k_loss), k_grad=f(k_grad))
+
+
+DTYPES = [np.float64, np.float32]
+CE_FAMILIES = list(ce_families(np.float64))
+
+
+@pytest.mark.parametrize("family", CE_FAMILIES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_cross_entropy_within_a_few_ulps_of_50_digits(dtype, family):
+    ref = ce_reference(np.dtype(dtype).name, family)
+    z, t = ref["z"], ref["t"]
+    losses, grad = xent.cross_entropy_and_grad(z, t, reduction="none")
+    assert losses.dtype == grad.dtype == dtype
+    assert_ulps(losses, ref["loss"], ref["k_loss"], dtype, "loss per sample")
+    assert_ulps(grad, ref["grad"], ref["k_grad"], dtype, "gradient of the sum")
+    # the mean: κ of a sum of positive terms is at most the largest κ of its terms
+    mean = mp.fsum(ref["loss"]) / len(t)
+    kappa = float(mp.fsum(l * k for l, k in zip(ref["loss"], ref["k_loss"])) / mp.fsum(ref["loss"]))
+    assert_ulps(xent.cross_entropy(z, t), np.array(mean, dtype=object), kappa, dtype, "mean loss")
+    assert_ulps(xent.cross_entropy_grad(z, t), ref["grad"] / len(t), ref["k_grad"], dtype, "gradient of the mean")
+    # probability targets equal to the one-hot rows give the same loss, just as accurately
+    onehot = xent.one_hot(t, z.shape[1], dtype=dtype)
+    assert_ulps(xent.cross_entropy(z, onehot, reduction="none"), ref["loss"], ref["k_loss"], dtype, "one-hot loss")
+
+
+def test_confidently_correct_float32_loss_keeps_its_digits():
+    """A float32 loss of about 3.4e-6: computed as 1 − (a rounded 1 − 3.4e-6) it is ~2 % off; xent is within an ulp."""
+    z = np.array([[12.0, -0.5, 0.3, -1.0, 0.0]], dtype=np.float32)
+    exact = mp.log1p(mp.fsum(mp.exp(mp.mpf(float(v)) - 12) for v in z[0, 1:]))
+    ours = xent.cross_entropy(z, np.array([0]))
+    assert ulp_error(ours, np.array(exact, dtype=object), np.float32) <= 1
+    theirs = F.cross_entropy(torch.from_numpy(z), torch.tensor([0])).item()
+    assert abs(theirs - float(exact)) / float(exact) > 1e-3  # torch loses most of the digits here
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_bce_within_a_few_ulps_of_50_digits(dtype):
+    rng = np.random.default_rng(44)
+    z = np.concatenate([rng.normal(scale=s, size=30) for s in (1e-3, 1, 10, 100, 1e4)]
+                       + [np.array([0.0, 17.0, -17.0, 40.0, -40.0, 700.0, -700.0])]).astype(dtype)
+    for y in (np.zeros_like(z), np.ones_like(z), rng.random(z.size).astype(dtype)):
+        zm, ym = [mp.mpf(float(v)) for v in z], [mp.mpf(float(v)) for v in y]
+        softplus = lambda x: mp.log1p(mp.exp(x))
+        sig = [1 / (1 + mp.exp(-v)) for v in zm]
+        loss = [yi * softplus(-zi) + (1 - yi) * softplus(zi) for zi, yi in zip(zm, ym)]
+        k_loss = [float(abs(zi) * (abs(si - yi) + 1) / li) for zi, yi, si, li in zip(zm, ym, sig, loss)]
+        ours, grad = xent.binary_cross_entropy_with_logits_and_grad(z, y, reduction="none")
+        assert ours.dtype == dtype
+        assert_ulps(ours, np.array(loss, dtype=object), k_loss, dtype, "BCE loss")
+        if np.all((y == 0) | (y == 1)):
+            g = [(1 - yi) * si - yi * (1 - si) if abs(zi) < 50 else (1 - yi) * si - yi / (1 + mp.exp(zi))
+                 for zi, yi, si in zip(zm, ym, sig)]  # σ(z) − 1 = −σ(−z): no cancellation even in 50 digits
+            k_g = [float(abs(zi) * (1 - si if yi == 0 else si)) for zi, yi, si in zip(zm, ym, sig)]
+            assert_ulps(grad, np.array(g, dtype=object), k_g, dtype, "BCE gradient")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_bce_with_pos_weight_and_weight_within_a_few_ulps(dtype):
+    rng = np.random.default_rng(45)
+    z = rng.normal(scale=20.0, size=(40, 3)).astype(dtype)
+    y = (rng.random((40, 3)) < 0.5).astype(dtype)
+    pw, w = np.array([0.5, 2.0, 7.0], dtype=dtype), np.array([1.5, 0.25, 1.0], dtype=dtype)
+    ours = xent.binary_cross_entropy_with_logits(z, y, weight=w, pos_weight=pw, reduction="none")
+    ref, kap = np.empty(z.shape, dtype=object), np.empty(z.shape)
+    for idx in np.ndindex(z.shape):
+        zi, yi = mp.mpf(float(z[idx])), mp.mpf(float(y[idx]))
+        wi, pi = mp.mpf(float(w[idx[1]])), mp.mpf(float(pw[idx[1]]))
+        ref[idx] = wi * (pi * yi * mp.log1p(mp.exp(-zi)) + (1 - yi) * mp.log1p(mp.exp(zi)))
+        kap[idx] = float(abs(zi) * (1 + 1) * wi * (pi + 1) / ref[idx]) + 2  # two more roundings: ×p, ×w
+    assert_ulps(ours, ref, kap, dtype, "weighted BCE loss")
