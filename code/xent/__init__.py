@@ -16,8 +16,10 @@ from .information import distribution_cross_entropy, entropy, kl_divergence, sel
 from .loss import (
     CrossEntropyLoss,
     binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_and_grad,
     binary_cross_entropy_with_logits_grad,
     cross_entropy,
+    cross_entropy_and_grad,
     cross_entropy_grad,
     one_hot,
 )
@@ -35,8 +37,10 @@ __all__ = [
     "skipped_blocks",
     "CrossEntropyLoss",
     "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_and_grad",
     "binary_cross_entropy_with_logits_grad",
     "cross_entropy",
+    "cross_entropy_and_grad",
     "cross_entropy_grad",
     "distribution_cross_entropy",
     "entropy",
