@@ -7,6 +7,7 @@ properties the book proves (Gibbs' inequality, H ≤ log C, D_KL = H(p, q) − H
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -292,3 +293,71 @@ def test_entropy_needs_a_class_axis(p):
 def test_one_hot_like_vector_with_two_ones_is_not_a_distribution():
     with pytest.raises(ValueError, match="sum to 1"):
         xent.entropy([0.0, 1.0, 0.0, 1.0])
+
+
+# --------------------------------------------------------------------------- every bad argument: a ValueError naming it
+#
+# The sweep covers every public function and every argument: out-of-range and non-integer axes, flags
+# that are not bools, bases, reductions, smoothing factors and indices of the wrong type, ragged or
+# non-numeric arrays. Nothing may escape as an IndexError, a TypeError or a silent nan.
+
+Z2 = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -3.0]])
+P2 = np.array([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])
+T2 = np.array([2, 0])
+
+CALLS = {  # name → (function of keyword arguments, the valid keyword arguments)
+    "softmax": (lambda **k: xent.softmax(**k), dict(z=Z2, axis=-1)),
+    "log_softmax": (lambda **k: xent.log_softmax(**k), dict(z=Z2, axis=-1)),
+    "logsumexp": (lambda **k: xent.logsumexp(**k), dict(z=Z2, axis=-1, keepdims=False)),
+    "sigmoid": (lambda **k: xent.sigmoid(**k), dict(z=Z2)),
+    "log_sigmoid": (lambda **k: xent.log_sigmoid(**k), dict(z=Z2)),
+    "softmax_jacobian": (lambda **k: xent.softmax_jacobian(**k), dict(z=Z2)),
+    "softmax_vjp": (lambda **k: xent.softmax_vjp(**k), dict(z=Z2, g=Z2)),
+    "self_information": (lambda **k: xent.self_information(**k), dict(p=P2, base=2)),
+    "entropy": (lambda **k: xent.entropy(**k), dict(p=P2, base=2, axis=-1)),
+    "distribution_cross_entropy": (lambda **k: xent.distribution_cross_entropy(**k), dict(p=P2, q=P2, base=2, axis=-1)),
+    "kl_divergence": (lambda **k: xent.kl_divergence(**k), dict(p=P2, q=P2, base=2, axis=-1)),
+    "one_hot": (lambda **k: xent.one_hot(**k), dict(target=T2, num_classes=3, dtype=np.float64)),
+    "CrossEntropyLoss.forward": (lambda **k: xent.CrossEntropyLoss().forward(**k), dict(A=Z2, Y=P2)),
+}
+for _name in ("cross_entropy", "cross_entropy_grad", "cross_entropy_and_grad"):
+    CALLS[_name] = (functools.partial(lambda name, **k: getattr(xent, name)(**k), _name),
+                    dict(logits=Z2, target=T2, weight=np.ones(3), ignore_index=-100, reduction="mean",
+                         label_smoothing=0.1))
+for _name in ("binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad",
+              "binary_cross_entropy_with_logits_and_grad"):
+    CALLS[_name] = (functools.partial(lambda name, **k: getattr(xent, name)(**k), _name),
+                    dict(logits=Z2, target=P2, weight=np.ones(3), pos_weight=np.ones(3), reduction="mean"))
+
+ARRAY_BAD = ["abc", [[1.0, 2.0], [3.0]], None, np.array([[np.nan, 0.0, 1.0], [0.0, 1.0, 0.0]])]
+BAD = {
+    "axis": [2, -3, 1.5, None, "0", True],
+    "keepdims": ["yes", None],
+    "base": ["2", [2], 0, 1, -1.0, np.nan, np.inf, True],
+    "ignore_index": [1.5, "a", None, True],
+    "reduction": ["avg", None, 1, ["mean"]],
+    "label_smoothing": ["0.1", None, -0.1, 1.1, np.nan, True],
+    "num_classes": [0, -1, 2.5, "3", None, True],
+    "dtype": ["float99", object()],
+    **{a: ARRAY_BAD for a in ("z", "g", "p", "q", "logits", "target", "A", "Y")},
+    **{a: [v for v in ARRAY_BAD if v is not None] for a in ("weight", "pos_weight")},  # None means no weights
+}
+CASES = [(name, arg, i) for name, (_, valid) in CALLS.items() for arg in valid for i in range(len(BAD[arg]))]
+
+
+def test_every_public_function_is_swept():
+    swept = {name.split(".")[0] for name in CALLS}
+    mine = {n for n in xent.__all__ if getattr(xent, n).__module__.split(".")[-1] in ("softmax", "information", "loss")}
+    assert mine <= swept, f"not in the bad-argument sweep: {sorted(mine - swept)}"
+    for name, (fn, valid) in CALLS.items():
+        fn(**valid)  # the valid arguments are valid
+
+
+@pytest.mark.parametrize("name, arg, i", CASES, ids=[f"{n}-{a}-{i}" for n, a, i in CASES])
+def test_bad_argument_is_a_value_error_naming_it(name, arg, i):
+    fn, valid = CALLS[name]
+    bad = BAD[arg][i]
+    kwargs = {**valid, arg: bad}
+    with pytest.raises(ValueError, match=rf"\b{arg}\b") as info:
+        fn(**kwargs)
+    assert type(info.value) is ValueError or issubclass(type(info.value), ValueError)

@@ -15,12 +15,17 @@ from numpy.typing import ArrayLike, NDArray
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def array(x: ArrayLike, name: str) -> NDArray:
+    """np.asarray(x), with a ValueError naming the argument for ragged nested lists and the like."""
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{name}: expected an array ({err})") from None
+
+
 def as_float(x: ArrayLike, name: str) -> NDArray[np.floating]:
     """Return x as a floating array; float32/float16 stay as they are, anything else becomes float64."""
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError) as err:  # ragged nested lists, unconvertible objects
-        raise ValueError(f"{name}: expected a real numeric array ({err})") from None
+    arr = array(x, name)
     if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.number)):
         raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):

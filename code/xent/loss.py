@@ -34,7 +34,7 @@ def one_hot(target: ArrayLike, num_classes: int, dtype: type = np.float64) -> ND
         out_dtype = np.dtype(dtype)
     except TypeError:
         raise ValueError(f"dtype: expected a NumPy dtype, got {dtype!r}") from None
-    t = np.asarray(target)
+    t = _checks.array(target, "target")
     if not np.issubdtype(t.dtype, np.integer):
         raise ValueError(f"target: expected integer class indices, got dtype {t.dtype}")
     outside = (t < 0) | (t >= n)
@@ -98,18 +98,19 @@ def _prepare(logits, target, weight, ignore_index, label_smoothing, reduction) -
             raise ValueError(f"weight: expected shape ({n_classes},), one weight per class, got {w.shape}")
         w = w.astype(work)
 
-    y = np.asarray(target)
+    y = _checks.array(target, "target")
     if np.issubdtype(y.dtype, np.integer):  # class indices: shape of logits without the class axis
         expected = () if unbatched else (z.shape[0],) + z.shape[2:]
         if y.shape != expected:
             raise ValueError(f"target: class indices of shape {expected} expected for logits of shape "
                              f"{z.shape}, got {y.shape}")
-        y = y.reshape(-1).astype(np.intp, copy=False)  # (M,)
+        y = y.reshape(-1)  # (M,)
         kept = y != ignore_index  # (M,)
         out = kept & ((y < 0) | (y >= n_classes))
         if np.any(out):
             raise ValueError(f"target: class index {y[out][0]} is out of range [0, {n_classes}) "
                              f"(logits have C = {n_classes} classes; ignore_index = {ignore_index})")
+        y = y.astype(np.intp, copy=False)  # every counted index is in [0, C) now
         all_kept = bool(np.all(kept))
         safe = y if all_kept else np.where(kept, y, 0)
         if w is None:
@@ -307,9 +308,9 @@ class CrossEntropyLoss:
             raise ValueError(f"A: expected logits of shape (N, C), got {A.shape}")
         if A.shape[0] == 0 or A.shape[1] == 0:
             raise ValueError(f"A: expected at least one sample and one class, got shape {A.shape}")
+        if _checks.array(Y, "Y").shape != A.shape:
+            raise ValueError(f"Y: expected the shape of A {A.shape}, got {np.shape(Y)}")
         Y = _checks.distribution(Y, "Y", axis=1)
-        if Y.shape != A.shape:
-            raise ValueError(f"Y: expected the shape of A {A.shape}, got {Y.shape}")
         work = _checks.compute_dtype(A.dtype)
         A2 = np.ascontiguousarray(A, dtype=work)
         self.probs = _softmax_rows(A2).astype(A.dtype, copy=False)  # stored under a name of its own
@@ -340,7 +341,7 @@ def _prepare_binary(logits, target, weight, pos_weight, reduction) -> _Binary:
     """Validate binary-cross-entropy arguments once."""
     reduction = _checks.reduction(reduction)
     z = _checks.finite(logits, "logits")
-    y = np.asarray(target)
+    y = _checks.array(target, "target")
     if not np.issubdtype(y.dtype, np.floating):
         raise ValueError(f"target: expected floating-point targets in [0, 1] (e.g. 1.0, not 1), got dtype {y.dtype}")
     y = _checks.finite(y, "target")
