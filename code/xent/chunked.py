@@ -90,6 +90,9 @@ def chunked_logsumexp(z: ArrayLike, chunk_size: int, axis: int = -1) -> NDArray[
     return m + np.log(s)
 
 
+_MATMUL_COLUMNS = 4096  # the gradient matmuls run on at most this many vocabulary columns at a time
+
+
 class _Linear(NamedTuple):
     """Validated arguments of the fused linear + cross-entropy."""
 
@@ -198,7 +201,8 @@ def _run(p: _Linear, want_grad: bool) -> tuple[NDArray, NDArray | None, NDArray 
             np.exp(Z, out=Z)  # in place: exp(z − m_block) ∈ (0, 1]
             sb = Z.sum(axis=1)
             m, s = (mb, sb) if m is None else _merge(m, s, mb, sb)
-        E = Z  # with one vocabulary block, exp(z − m) of the whole row: reused, no second pass
+            E = Z if want_grad and len(vblocks) == 1 else None  # one block: reused in pass 2
+            del Z  # before the next block is allocated: one block alive at a time
         wzm = (zw - m * w_sum) if eps > 0 else 0.0  # Σ_c w_c (z_c − m)
         value = r * np.log(s) - (1 - eps) * p.wt[rows] * (zt - m) - (eps / v) * wzm  # (n,)
         losses[rows] = np.where(p.kept[rows], value, 0.0)  # ignored tokens: +0.0, as in cross_entropy
@@ -225,8 +229,12 @@ def _run(p: _Linear, want_grad: bool) -> tuple[NDArray, NDArray | None, NDArray 
             if eps > 0:
                 wc = np.ones(c1 - c0, dtype=dtype) if p.w is None else p.w[c0:c1]
                 G -= ((eps / v) * scale * kept_b)[:, None].astype(dtype) * wc
-            dH[rows] += G @ W[:, c0:c1].T  # (n, d)
-            dW[:, c0:c1] += Hb.T @ G  # (d, c)
+            for k0 in range(c0, c1, _MATMUL_COLUMNS):  # column slices: no (d, V) temporary
+                k1 = min(k0 + _MATMUL_COLUMNS, c1)
+                dH[rows] += G[:, k0 - c0:k1 - c0] @ W[:, k0:k1].T  # (n, d)
+                dW[:, k0:k1] += Hb.T @ G[:, k0 - c0:k1 - c0]  # (d, k)
+            del G
+        E = None  # release the block before the next token block allocates its own
     if not (np.all(np.isfinite(losses)) and (dH is None or np.all(np.isfinite(dH)))):
         raise ValueError("H, W: the logits H @ W overflow this dtype; scale H or W down")
     return losses, dH, dW, skipped
