@@ -55,6 +55,17 @@ def test_gradient_is_sigmoid_minus_target_to_round_off():
     assert max(abs(float(g - e)) for g, e in zip(grad, exact)) < 2e-16
 
 
+def test_gradient_for_hard_targets_keeps_its_digits():
+    """(1 - y) sigma(z) - y sigma(-z): sigma(z) for y = 0 and -sigma(-z) for y = 1, to 2 ULP."""
+    for y in (0.0, 1.0):
+        grad = xent.binary_cross_entropy_with_logits_grad(LOGITS, np.full(LOGITS.shape, y), reduction="sum")
+        for g, z in zip(grad, LOGITS):
+            zz = mpmath.mpf(float(z))
+            exact = -1 / (1 + mpmath.exp(zz)) if y == 1.0 else 1 / (1 + mpmath.exp(-zz))  # no 1 - s
+            if exact != 0 and abs(exact) > mpmath.mpf(np.finfo(np.float64).tiny):  # normal range
+                assert ulps(g, exact) <= 2, (z, y)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mean_divides_by_the_number_of_entries_not_the_weights(reduction):
     rng = np.random.default_rng(0)
