@@ -4,11 +4,15 @@
 workers and break it). Pass `-n 0`, or `-p no:xdist`, to run in one process.
 """
 
+import os
+
 import pytest
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
+    if hasattr(config, "workerinput") or "PYTEST_XDIST_WORKER" in os.environ:
+        return  # inside an xdist worker: never start workers of its own
     if not config.pluginmanager.hasplugin("xdist") or config.option.numprocesses is not None:
         return
     if config.option.collectonly:
