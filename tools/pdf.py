@@ -246,13 +246,17 @@ body {{ margin: 0; }}
 </style></head><body>{pages}</body></html>"""
 
 
-def _stamp(writer, context, labels: list[str]) -> None:
-    """Write labels[i] at the foot of page i of writer (page numbers)."""
+def _page_numbers(context, count: int):
+    """An overlay PDF whose page i shows the number i + 1 (one print serves every PDF)."""
     from pypdf import PdfReader
 
-    overlay = PdfReader(io.BytesIO(_html_pdf(context, _numbers_html(labels))))
-    for page, number in zip(writer.pages, overlay.pages):
-        page.merge_page(number)
+    return PdfReader(io.BytesIO(_html_pdf(context, _numbers_html([str(i + 1) for i in range(count)]))))
+
+
+def _stamp(writer, numbers, first: int = 0) -> None:
+    """Merge page numbers onto the pages of writer from page `first` on (number = index + 1)."""
+    for index in range(first, len(writer.pages)):
+        writer.pages[index].merge_page(numbers.pages[index])
 
 
 def make_pdfs(edition: str, html_dir: pathlib.Path, out_dir: pathlib.Path,
@@ -269,17 +273,8 @@ def make_pdfs(edition: str, html_dir: pathlib.Path, out_dir: pathlib.Path,
     with serve(html_dir) as base, chromium() as context:
         for entry in pages:
             data, info = print_page(context, base + entry["docname"] + ".html")
-            reader = PdfReader(io.BytesIO(data))
             entry.update(title=info["title"], headings=info["headings"], data=data,
-                         count=len(reader.pages), errors=info["errors"])
-            # each page on its own, with page numbers 1..n
-            single = PdfWriter(clone_from=reader)
-            _stamp(single, context, [str(i + 1) for i in range(entry["count"])])
-            single.add_metadata({"/Title": f"{entry['title']} ({BOOK_TITLE}, {edition} edition)"})
-            target = single_dir / f"{entry['docname']}.pdf"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as fh:
-                single.write(fh)
+                         count=len(PdfReader(io.BytesIO(data)).pages), errors=info["errors"])
             entries.append(entry)
             log(f"  {edition}: {entry['docname']}: {entry['count']} pages")
         # front matter: title page + contents; its length fixes the page offsets
@@ -291,29 +286,41 @@ def make_pdfs(edition: str, html_dir: pathlib.Path, out_dir: pathlib.Path,
         offset = len(front.pages)
         front = PdfReader(io.BytesIO(_html_pdf(context, _front_matter(edition, entries, offset))))
         assert len(front.pages) == offset, "the table of contents changed length"
-        writer = PdfWriter()
-        writer.append(front)
-        part_items: dict[str, object] = {}
-        for entry in entries:
-            index = len(writer.pages)
-            writer.append(PdfReader(io.BytesIO(entry["data"])), import_outline=False)
-            parent = None
-            if entry["part"]:
-                if entry["part"] not in part_items:
-                    part_items[entry["part"]] = writer.add_outline_item(entry["part"], index)
-                parent = part_items[entry["part"]]
-            item = writer.add_outline_item(entry["title"], index, parent=parent)
-            reader = PdfReader(io.BytesIO(entry["data"]))
-            for title, page_no in _outline_pages(reader):
-                writer.add_outline_item(title, index + page_no, parent=item)
-        total = len(writer.pages)
-        _stamp(writer, context, [""] + [str(i + 1) for i in range(1, total)])  # no number on the title page
-        writer.add_metadata({"/Title": f"{BOOK_TITLE} ({edition} edition)", "/Author": "The "
-                             f"{BOOK_TITLE} authors"})
-        writer.page_mode = "/UseOutlines"
-        book_path = out_dir / book_name
-        with open(book_path, "wb") as fh:
-            writer.write(fh)
+        numbers = _page_numbers(context, offset + start - 1)
+    # each page on its own, numbered from 1
+    for entry in entries:
+        single = PdfWriter(clone_from=PdfReader(io.BytesIO(entry["data"])))
+        _stamp(single, numbers)
+        single.add_metadata({"/Title": f"{entry['title']} ({BOOK_TITLE}, {edition} edition)"})
+        target = single_dir / f"{entry['docname']}.pdf"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as fh:
+            single.write(fh)
+    # the book: front matter, then every page, bookmarked by part, chapter and section
+    writer = PdfWriter()
+    writer.append(front)
+    part_items: dict[str, object] = {}
+    for entry in entries:
+        index = len(writer.pages)
+        reader = PdfReader(io.BytesIO(entry["data"]))
+        writer.append(reader, import_outline=False)
+        parent = None
+        if entry["part"]:
+            if entry["part"] not in part_items:
+                part_items[entry["part"]] = writer.add_outline_item(
+                    title=entry["part"], page_number=index)
+            parent = part_items[entry["part"]]
+        item = writer.add_outline_item(title=entry["title"], page_number=index, parent=parent)
+        for title, page_no in _outline_pages(reader):
+            writer.add_outline_item(title=title, page_number=index + page_no, parent=item)
+    total = len(writer.pages)
+    _stamp(writer, numbers, first=1)  # no number on the title page
+    writer.add_metadata({"/Title": f"{BOOK_TITLE} ({edition} edition)",
+                         "/Author": f"The {BOOK_TITLE} authors"})
+    writer.page_mode = "/UseOutlines"
+    book_path = out_dir / book_name
+    with open(book_path, "wb") as fh:
+        writer.write(fh)
     seconds = time.perf_counter() - started
     errors = [f"{e['docname']}: {err}" for e in entries for err in e["errors"]]
     log(f"{edition}: {book_path} ({total} pages) and {len(entries)} single PDFs in "

@@ -387,6 +387,8 @@ def deck_notebook(nb, resolver: Resolver):
     for cell in nb.cells:
         slide_type = _slide_type(cell, auto)
         role = _role(cell)
+        if role == "frontmatter" or cell.source.lstrip().startswith("---\n"):
+            continue  # the notebook's front matter (MathJax macros for JupyterLab)
         tags = list(cell.metadata.get("tags", []))
         if cell.cell_type == "markdown":
             was_in_solution = state.in_solution
@@ -471,7 +473,7 @@ def export_deck(nb_path: pathlib.Path, out_path: pathlib.Path, resolver: Resolve
         exclude_input_prompt=True, exclude_output_prompt=True)
     resources = {
         "lecture_kit": {"mathjax_url": mathjax_url, "macros": json.dumps(macros or {}),
-                        "chapter_url": chapter_url, "title": title or _title(nb),
+                        "chapter_url": chapter_url, "title": title or chapter_title(nb),
                         "auto": deck.metadata["lecture_kit"]["auto"]},
         "metadata": {"name": nb_path.stem},
     }
@@ -481,12 +483,16 @@ def export_deck(nb_path: pathlib.Path, out_path: pathlib.Path, resolver: Resolve
     return {"slides": count_slides(body), "auto": deck.metadata["lecture_kit"]["auto"]}
 
 
-def _title(nb) -> str:
+def chapter_title(nb) -> str:
+    """The chapter's '# Title' (the first heading that the book shows, not the front matter)."""
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            match = re.search(r"^#\s+(.+)$", cell.source, re.M)
-            if match:
-                return match.group(1).strip()
+        if cell.cell_type != "markdown" or "remove-cell" in cell.metadata.get("tags", []):
+            continue
+        if cell.source.lstrip().startswith("---"):  # a YAML front-matter block
+            continue
+        match = re.search(r"^#\s+(.+)$", cell.source, re.M)
+        if match:
+            return match.group(1).strip()
     return ""
 
 
