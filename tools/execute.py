@@ -4,7 +4,8 @@
     python tools/execute.py chapters/07_gradient.ipynb [more.ipynb ...]
 
 Like `jupyter nbconvert --execute --inplace`, but it also strips what changes on every run and
-means nothing to a reader (the per-cell execution timestamps nbclient records), so re-executing
+means nothing to a reader (the per-cell execution timestamps nbclient records, and where a
+cell's printed output happened to be split into chunks), so re-executing
 an unchanged notebook leaves `git status` clean. Cells tagged `nbval-ignore-output` (timings) are
 the one exception: their outputs are new each run. Prints each notebook's wall time.
 """
@@ -17,15 +18,19 @@ import time
 
 import nbformat
 from nbclient import NotebookClient
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 TIMEOUT_S = 300
 
 
 def strip_volatile(nb: nbformat.NotebookNode) -> None:
-    """Drop execution timestamps and the kernel's Python patch version from the notebook."""
+    """Drop execution timestamps and the kernel's Python patch version; merge split streams."""
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
     nb.metadata.get("language_info", {}).pop("version", None)
+    # A cell's prints can arrive in several chunks, split where the kernel happened to flush:
+    # one output block per stream, as a reader expects and the same on every run.
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
 
 
 def execute(path: pathlib.Path) -> float:
