@@ -285,3 +285,58 @@ def test_every_block_shape_gives_the_same_loss(tc, vc):
     H, W, t, _ = problem(seed=7)
     np.testing.assert_allclose(xent.linear_cross_entropy(H, W, t, token_chunk=tc, vocab_chunk=vc),
                                xent.cross_entropy(H @ W, t), **TOL)
+
+
+# --------------------------------------------------------------------------- xent.parallel
+
+
+def test_shard_range_partitions_the_vocabulary():
+    from xent import parallel
+
+    for v in (1, 7, 10, 1000):
+        for p in range(1, min(v, 9) + 1):
+            ranges = [parallel.shard_range(v, p, r) for r in range(p)]
+            assert ranges[0][0] == 0 and ranges[-1][1] == v
+            assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+            sizes = [hi - lo for lo, hi in ranges]
+            assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
+
+
+def test_shard_range_and_runner_reject_bad_arguments():
+    from xent import parallel
+
+    with pytest.raises(ValueError, match="world_size"):
+        parallel.shard_range(3, 4, 0)
+    with pytest.raises(ValueError, match="rank"):
+        parallel.shard_range(10, 2, 2)
+    with pytest.raises(ValueError, match="v"):
+        parallel.shard_range(0, 1, 0)
+    with pytest.raises(ValueError, match="world_size"):
+        parallel.run_vocab_parallel(0, (4, 2, 3), [{}])
+    with pytest.raises(ValueError, match="start_method"):
+        parallel.run_vocab_parallel(1, (4, 2, 3), [{}], start_method="thread")
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="fork start method not available")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Python 3.12+: fork with threads
+def test_vocab_parallel_on_gloo_equals_one_process():
+    """Two gloo processes on loopback: loss and gradients = xent in one process, float64."""
+    from xent import parallel
+
+    size = (40, 6, 29)
+    configs = [{}, {"reduction": "sum"}, {"reduction": "none", "label_smoothing": 0.2}, {"ignore_every": 0}]
+    run = parallel.run_vocab_parallel(2, size, configs, gather_check=True, start_method="fork")
+    assert run["shards"] == [(0, 15), (15, 29)]
+    for cfg, res in zip(configs, run["configs"]):
+        H, W, t = parallel.make_problem(*size, ignore_every=cfg.get("ignore_every", 5))
+        opts = {k: v for k, v in cfg.items() if k != "ignore_every"}
+        loss, dH, dW = xent.linear_cross_entropy_and_grad(H, W, t, **opts)
+        np.testing.assert_allclose(res["loss"], loss, **TOL)
+        np.testing.assert_allclose(res["dH"], dH, **TOL)
+        np.testing.assert_allclose(res["dW"], dW, **TOL)
+        assert res["losses_agree"] and res["dH_agree"]
+        calls = 4 if cfg.get("label_smoothing") else 3
+        assert res["loss_calls"] == calls and res["loss_bytes"] == calls * size[0] * 8
+        assert res["dH_bytes"] == size[0] * size[1] * 8
+    assert run["gather_bytes"] == size[0] * 2 * 15 * 8  # two shards padded to the widest, 15 columns
