@@ -1,7 +1,8 @@
 """Property-based test: xent.cross_entropy and cross_entropy_grad match F.cross_entropy in float64.
 
 Hypothesis draws the logits' shape ((N, C), (N, C, d1, …) or unbatched (C,)), the target kind
-(class indices, some of them ignore_index, or class probabilities), weight, ignore_index,
+(class indices, some of them ignore_index, or class probabilities, with or without an
+ignore_index that torch accepts (negative) or refuses (non-negative)), weight, ignore_index,
 label_smoothing, reduction and the logits' scale (up to 1e6). A fixed, derandomized run of
 MAX_EXAMPLES examples keeps the suite deterministic and fast (a few seconds).
 
@@ -73,6 +74,8 @@ def cases(draw):
             raw[..., 0] += 1e-3
             y = raw / raw.sum(axis=-1, keepdims=True)
         target = np.moveaxis(np.asarray(y, dtype=np.float64).reshape(last), -1, class_axis)
+        if draw(st.booleans()):  # torch: a negative ignore_index is unused, a non-negative one refused
+            kwargs["ignore_index"] = draw(st.sampled_from([-1, -7, -100, 0, 2]))
     return logits, target, kwargs
 
 
@@ -92,6 +95,13 @@ def torch_loss_and_grad(logits, target, kwargs):
 @given(cases())
 def test_cross_entropy_and_grad_match_torch(case):
     logits, target, kwargs = case
+    if target.dtype.kind == "f" and kwargs.get("ignore_index", -100) >= 0:  # both refuse
+        with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point target"):
+            torch_loss_and_grad(logits, target, kwargs)
+        for function in (xent.cross_entropy, xent.cross_entropy_grad):
+            with pytest.raises(ValueError, match="ignore_index"):
+                function(logits, target, **kwargs)
+        return
     value_t, grad_t = torch_loss_and_grad(logits, target, kwargs)
     if kwargs["reduction"] == "mean" and np.isnan(value_t):  # torch: 0/0; xent refuses
         with pytest.raises(ValueError, match="ignore_index|weight"):
