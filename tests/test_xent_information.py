@@ -361,3 +361,36 @@ def test_bad_argument_is_a_value_error_naming_it(name, arg, i):
     with pytest.raises(ValueError, match=rf"\b{arg}\b") as info:
         fn(**kwargs)
     assert type(info.value) is ValueError or issubclass(type(info.value), ValueError)
+
+
+# --------------------------------------------------------------------------- dtypes: computed in the input's precision
+
+
+def test_float32_is_computed_in_float32():
+    """float32 in: the arithmetic is float32 (bit for bit NumPy's float32 log), not float64 rounded at the end."""
+    p = np.random.default_rng(7).dirichlet(np.ones(6), size=4).astype(np.float32)
+    p /= p.sum(axis=-1, keepdims=True)
+    np.testing.assert_array_equal(xent.self_information(p), np.float32(0.0) - np.log(p))
+    np.testing.assert_array_equal(xent.entropy(p), np.float32(0.0) - np.sum(p * np.log(p), axis=-1))
+    q = p[::-1].copy()
+    np.testing.assert_array_equal(xent.distribution_cross_entropy(p, q), np.float32(0.0) - np.sum(p * np.log(q), axis=-1))
+    np.testing.assert_array_equal(xent.kl_divergence(p, q), np.sum(p * np.log(p) - p * np.log(q), axis=-1))
+
+
+@pytest.mark.parametrize("name", ["distribution_cross_entropy", "kl_divergence"])
+def test_mixed_dtypes_give_the_wider_one(name):
+    p32 = np.array([0.25, 0.75], dtype=np.float32)
+    q64 = np.array([0.5, 0.5])
+    fn = getattr(xent, name)
+    assert fn(p32, q64).dtype == np.float64 and fn(q64, p32).dtype == np.float64
+    assert fn(p32, q64.astype(np.float16)).dtype == np.float32
+    np.testing.assert_allclose(fn(p32, q64), fn(p32.astype(np.float64), q64), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_float16_is_computed_in_float32_and_rounded_once(name):
+    p = np.array([[0.125, 0.375, 0.5], [0.0, 0.25, 0.75]], dtype=np.float16)
+    q = p[::-1].copy()
+    out = FUNCS[name](p, q, 2)
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(out, FUNCS[name](p.astype(np.float32), q.astype(np.float32), 2).astype(np.float16))

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Mutation testing of xent with mutmut (pinned in requirements-dev.txt), one module at a time.
+
+    pip install -r requirements-dev.txt
+    nice python tools/mutation.py loss            # mutate code/xent/loss.py, run the xent unit tests
+    nice python tools/mutation.py softmax information _checks
+    python tools/mutation.py loss --show          # the diff of every surviving mutant
+
+mutmut 3 mutates only packages under ./, src/ or source/ and imports them from its own copy, so the
+script lays out a scratch project (default /tmp/xent-mutmut/<module>): src/xent = a copy of
+code/xent, tests/ = a copy of tests/test_xent_*.py, and a setup.cfg that restricts mutation to the
+one module (only_mutate) and the test run to that module's own test file (TESTS below) with -x. It then runs
+`mutmut run`, prints killed / survived / no-tests counts and the score, and lists the survivors.
+The score counts timeouts and segfaults as killed; "no tests" mutants count against it.
+Equivalent mutants (survivors that cannot be killed) are listed in CONTRIBUTING.md with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+MODULES = ("_checks", "softmax", "information", "loss")
+# the unit tests run against each module's mutants: its own file (the others import it too, but
+# running every file for every mutant of a module that everything calls costs hours)
+TESTS = {"_checks": ("information", "softmax"), "softmax": ("softmax",), "information": ("information",),
+         "loss": ("loss",)}
+
+
+def layout(work: pathlib.Path, module: str) -> None:
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "src").mkdir(parents=True)
+    shutil.copytree(ROOT / "code" / "xent", work / "src" / "xent", ignore=shutil.ignore_patterns("__pycache__"))
+    (work / "tests").mkdir()
+    for test in sorted((ROOT / "tests").glob("test_xent_*.py")):
+        shutil.copy(test, work / "tests" / test.name)
+    mine = [f"tests/test_xent_{m}.py" for m in TESTS[module]]
+    (work / "setup.cfg").write_text(
+        "[mutmut]\n"
+        "source_paths=src/xent\n"
+        f"only_mutate=src/xent/{module}.py\n"
+        "timeout_multiplier=50\n"  # a shared, busy machine: a slow moment is not a kill
+        "pytest_add_cli_args=\n  -p\n  no:cacheprovider\n  -x\n  -q\n"
+        "pytest_add_cli_args_test_selection=\n" + "".join(f"  {t}\n" for t in mine)
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="+", choices=MODULES)
+    parser.add_argument("--work", type=pathlib.Path, default=pathlib.Path("/tmp/xent-mutmut"))
+    parser.add_argument("--max-children", type=int, default=1)
+    parser.add_argument("--show", action="store_true", help="only print the survivors' diffs of an earlier run")
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    totals = {"killed": 0, "survived": 0, "no_tests": 0, "timeout": 0, "suspicious": 0, "total": 0}
+    for module in args.modules:
+        work = args.work / module
+        if not args.show:
+            layout(work, module)
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
+                           cwd=work, env=env, check=False)
+            subprocess.run([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=work, env=env, check=False)
+        stats = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text())
+        survivors = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=work, env=env,
+                                   capture_output=True, text=True).stdout.split()
+        survivors = [s.rstrip(":") for s in survivors if s.startswith("xent.")]
+        killed = stats["killed"] + stats.get("timeout", 0) + stats.get("segfault", 0)
+        print(f"{module}: {stats['total']} mutants, {killed} killed, {stats['survived']} survived, "
+              f"{stats['no_tests']} with no tests")
+        for name in survivors:
+            print("  survived:", name)
+            if args.show:
+                print(subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work, env=env,
+                                     capture_output=True, text=True).stdout)
+        for key in totals:
+            totals[key] += stats.get(key, 0)
+    killed = totals["killed"] + totals["timeout"]
+    scored = killed + totals["survived"] + totals["no_tests"]
+    if scored:
+        print(f"score: {killed}/{scored} = {killed / scored:.1%} killed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
