@@ -273,6 +273,8 @@ def make_pdfs(edition: str, html_dir: pathlib.Path, out_dir: pathlib.Path,
     with serve(html_dir) as base, chromium() as context:
         for entry in pages:
             data, info = print_page(context, base + entry["docname"] + ".html")
+            if entry["docname"] == pages[0]["docname"]:
+                info["title"] = "Introduction"  # the root page is titled like the book
             entry.update(title=info["title"], headings=info["headings"], data=data,
                          count=len(PdfReader(io.BytesIO(data)).pages), errors=info["errors"])
             entries.append(entry)
