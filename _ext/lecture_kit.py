@@ -179,10 +179,24 @@ def configure(app, config) -> None:
     if edition() == "student":
         config.exclude_patterns = list(config.exclude_patterns) + ["teaching", "teaching/**"]
         config.html_context = dict(config.html_context or {}, lecture_kit_edition="student")
+        _drop_from_toc(config, "teaching/")
+
+
+def _drop_from_toc(config, prefix: str) -> None:
+    """Remove the documents under `prefix` from the parsed _toc.yml (sphinx-external-toc's site map),
+    so that the student edition's toc does not point at the excluded teaching pages."""
+    site_map = getattr(config, "external_site_map", None)
+    if site_map is None:
+        return
+    for doc in site_map.values():
+        doc.subtrees = [tree for tree in doc.subtrees
+                        if not all(str(item).startswith(prefix) for item in tree.items)]
+    for name in [name for name in site_map.keys() if name.startswith(prefix)]:
+        del site_map[name]
 
 
 def setup(app):
-    app.connect("config-inited", configure)
+    app.connect("config-inited", configure, priority=950)  # after sphinx-external-toc (900)
     app.connect("doctree-read", remove_solutions)
     app.connect("doctree-resolved", add_deck_link)
     app.connect("build-finished", build_decks)
