@@ -77,7 +77,7 @@ class ProofLedger(SphinxDirective):
                         continue
                     seen.add(label)
                     owner = next((n for n in book if label in n.labels), nb)
-                    ref = f"{{eq}}`{label}`" if label in _equation_labels(owner) else f"{{ref}}`{label}`"
+                    ref = _reference(label, owner, check)
                     kind, scope = how(label)
                     other.append(f"| {ref} | {doc(owner.path)} | {kind} | {scope} |")
         n_checks = sum(len(nb.checks) for nb in book)
@@ -91,6 +91,26 @@ class ProofLedger(SphinxDirective):
 def _equation_labels(nb: book_cells.Notebook) -> set[str]:
     return {label for cell in nb.cells if cell["cell_type"] == "markdown"
             for label in book_cells._EQ_LABEL.findall(book_cells.source(cell))}
+
+
+def _figure_labels(nb: book_cells.Notebook) -> set[str]:
+    names = set()
+    for cell in nb.cells:
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+        if cell["cell_type"] == "code" and isinstance(figure, dict) and figure.get("name"):
+            names.add(figure["name"])
+    return names
+
+
+def _reference(label: str, owner: book_cells.Notebook, check: book_cells.Check) -> str:
+    """Equation (7.2), Figure 3.1, or the check's own words linking to the labelled place."""
+    if label in _equation_labels(owner):
+        return f"Equation {{eq}}`{label}`"
+    if label in _figure_labels(owner):
+        return f"{{numref}}`{label}`"
+    words = check.prompt.split(":", 1)[1].strip() if ":" in check.prompt else label
+    words = words.replace("`", "").replace("<", "‹").replace(">", "›")
+    return f"{{ref}}`{_cell(words)} <{label}>`"
 
 
 def setup(app):
