@@ -40,10 +40,8 @@ async () => {
     const text = clone.textContent;
     const raw = ['$', '\\(', '\\[', '\\begin{', '\\frac', '{math}', '{numref}', '{prf:', '{glue',
                  '{eq}', '{ref}', '{cite}', ':label:', '```', '?]'].filter(d => text.includes(d));
-    const hide = deckShow(s);  // the deck's own helper: unhide a slide reveal.js keeps hidden
-    const zoom = parseFloat(s.style.zoom || '1');
-    const height = Math.round(s.scrollHeight * zoom);
-    hide();
+    const zoom = parseFloat(s.dataset.deckFit || '1');  // set by the deck's deckFit()
+    const height = Math.round(parseFloat(s.dataset.deckNeeded || '0') * zoom);
     return {index: i, math: s.querySelectorAll('mjx-container').length,
             errors: Array.from(s.querySelectorAll('mjx-merror')).map(n => n.textContent.slice(0, 60)),
             raw, height, zoom,
