@@ -880,3 +880,56 @@ def test_bce_with_pos_weight_and_weight_within_a_few_ulps(dtype):
         ref[idx] = wi * (pi * yi * mp.log1p(mp.exp(-zi)) + (1 - yi) * mp.log1p(mp.exp(zi)))
         kap[idx] = float(abs(zi) * (1 + 1) * wi * (pi + 1) / ref[idx]) + 2  # two more roundings: ×p, ×w
     assert_ulps(ours, ref, kap, dtype, "weighted BCE loss")
+
+
+# --------------------------------------------------------------------------- small exact cases (fast; mutation tests run these)
+
+
+def test_one_hot_with_one_class_and_float32():
+    np.testing.assert_array_equal(xent.one_hot(np.zeros(3, dtype=np.int64), 1), np.ones((3, 1)))
+    y = xent.one_hot(np.array([[2, 0]]), 3, dtype=np.float32)
+    assert y.dtype == np.float32 and y.shape == (1, 2, 3)
+    np.testing.assert_array_equal(y, [[[0, 0, 1], [1, 0, 0]]])
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0)])
+def test_cross_entropy_loss_class_needs_a_sample_and_a_class(shape):
+    with pytest.raises(ValueError, match="A"):
+        xent.CrossEntropyLoss().forward(np.zeros(shape), np.zeros(shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_true_class_gradient_of_a_confident_sample_is_accurate(dtype):
+    """−(1 − a_t) = −r/(1 + r), not a_t − 1: within 2 ulps where a_t − 1 would keep only a few digits."""
+    z = np.array([[12.0, 0.0, 0.0, 0.0, 0.0], [0.0, 30.0, 1.0, -2.0, 0.5]], dtype=dtype)
+    t = np.array([0, 1])
+    grad = xent.cross_entropy_grad(z, t, reduction="sum")
+    for n in range(2):
+        zm = [mp.mpf(float(v)) for v in z[n]]
+        rest = mp.fsum(mp.exp(v - zm[t[n]]) for i, v in enumerate(zm) if i != t[n])
+        assert ulp_error(grad[n, t[n]], np.array(-rest / (1 + rest), dtype=object), dtype) <= 2
+    # the one-hot probability target takes the same care at the argmax
+    g_prob = xent.cross_entropy_grad(z, xent.one_hot(t, 5, dtype=dtype), reduction="sum")
+    np.testing.assert_allclose(g_prob[np.arange(2), t], grad[np.arange(2), t], rtol=4 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_bce_mean_gradient_divides_by_the_count(n):
+    z, y = np.linspace(-2.0, 3.0, n), np.linspace(0.0, 1.0, n)
+    np.testing.assert_allclose(xent.binary_cross_entropy_with_logits_grad(z, y),
+                               xent.binary_cross_entropy_with_logits_grad(z, y, reduction="sum") / n, rtol=1e-15)
+    np.testing.assert_allclose(xent.binary_cross_entropy_with_logits(z, y),
+                               xent.binary_cross_entropy_with_logits(z, y, reduction="sum") / n, rtol=1e-15)
+
+
+def test_bce_confident_sample_keeps_its_tail():
+    """z = 40 with target 1 and z = −40 with target 0: each loss is log1p(e^-40) ≈ 4.25e-18, each gradient ∓σ(−40).
+
+    torch gets the first right and returns 0 for the second (it forms log(1 + e^z) beside a 1)."""
+    loss, grad = xent.binary_cross_entropy_with_logits_and_grad(np.array([40.0, -40.0]), np.array([1.0, 0.0]),
+                                                                reduction="none")
+    tail = float(mp.log1p(mp.exp(-40)))
+    np.testing.assert_allclose(loss, [tail, tail], rtol=1e-15)
+    np.testing.assert_allclose(grad, [-1 / (1 + math.exp(40)), 1 / (1 + math.exp(40))], rtol=1e-15)
+    assert F.binary_cross_entropy_with_logits(t64([40.0]), t64([1.0])).item() == pytest.approx(tail, rel=1e-15)
+    assert F.binary_cross_entropy_with_logits(t64([-40.0]), t64([0.0])).item() == 0.0

@@ -405,8 +405,7 @@ def _bce_block(z, y, w, pw, loss_out, grad_out, count: float) -> None:
         grad_out *= e
         grad_out += P
         e += 1
-        if count != 1:
-            e *= count
+        e *= count  # the mean's N, or exactly 1
         grad_out /= e
         if w is not None:
             grad_out *= w
