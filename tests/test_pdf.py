@@ -75,6 +75,7 @@ def test_book_pdf(instructor):
     raw = [r for r in RAW if r in text]
     assert not raw, f"raw markup in the PDF text: {raw}"
     assert "交叉熵" in text, "the glossary's 交叉熵 did not survive (fonts-noto-cjk installed?)"
+    assert "Teaching from this book" in text, "the instructor edition lacks the teaching guide"
     reader = pypdf.PdfReader(instructor["book"])
     outline_titles = [item.title for item in reader.outline if not isinstance(item, list)]
     assert any(t.startswith("Part I") for t in outline_titles), outline_titles[:5]

@@ -3,6 +3,7 @@
     python tools/pdf.py                 # build both editions, then print them into _build/pdf/
     python tools/pdf.py --no-build      # print the sites already in _build/html and _build/student
     python tools/pdf.py --edition instructor --no-build
+    python tools/pdf.py --path-output /tmp/book --out /tmp/book/pdf   # build and print elsewhere
 
 What it writes (``_build/pdf/``):
 
@@ -125,9 +126,15 @@ def book_pages(html_dir: pathlib.Path, root: pathlib.Path = ROOT) -> list[dict]:
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     pages = [{"docname": toc["root"], "part": None}]
+
+    def add(entries, caption):
+        for entry in entries:
+            if "file" in entry:
+                pages.append({"docname": entry["file"], "part": caption})
+            add(entry.get("sections", []), caption)
+
     for part in toc.get("parts", []):
-        for chapter in part.get("chapters", []):
-            pages.append({"docname": chapter["file"], "part": part.get("caption")})
+        add(part.get("chapters", []), part.get("caption"))
     return [p for p in pages if (html_dir / f"{p['docname']}.html").exists()]
 
 
@@ -359,13 +366,19 @@ def main(argv=None) -> int:
     parser.add_argument("--no-build", action="store_true",
                         help="print the sites already built (_build/html, _build/student)")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "_build" / "pdf")
+    parser.add_argument("--path-output", type=pathlib.Path, default=None,
+                        help="build the sites under this folder (<folder>/<edition>/_build/html) "
+                             "instead of _build/html and _build/student")
     args = parser.parse_args(argv)
     editions = ["instructor", "student"] if args.edition == "both" else [args.edition]
     for edition in editions:
         html_dir = ROOT / EDITIONS[edition][0]
+        out_root = args.path_output / edition if args.path_output else None
+        if out_root is not None:
+            html_dir = out_root / "_build" / "html"
         if not args.no_build:
             t0 = time.perf_counter()
-            html_dir = build_site(edition)
+            html_dir = build_site(edition, out_root)
             print(f"{edition}: site built in {time.perf_counter() - t0:.0f} s ({html_dir})")
         elif not (html_dir / "intro.html").exists():
             print(f"{html_dir} is not built; run without --no-build", file=sys.stderr)
