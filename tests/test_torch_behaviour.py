@@ -250,13 +250,27 @@ def test_weight_scales_the_smoothing_term_and_mean_divides_by_counted_weights():
     assert none[0] == 0 and torch.allclose(none[kept], per, rtol=1e-14, atol=0)
 
 
-def test_label_smoothing_outside_unit_interval_is_rejected():
-    # Book: ε must lie in [0, 1]; ε = 1 gives the uniform target.
-    with pytest.raises(RuntimeError, match="label_smoothing must be between 0.0 and 1.0"):
-        F.cross_entropy(A, T, label_smoothing=1.5)
+def test_label_smoothing_above_one_is_rejected():
+    # Book: PyTorch refuses ε > 1 (for both target kinds); ε = 1 gives the uniform target.
+    for target in (T, P):
+        with pytest.raises(RuntimeError, match="label_smoothing must be between 0.0 and 1.0"):
+            F.cross_entropy(A, target, label_smoothing=1.5)
     uniform = torch.full((N, C), 1 / C, dtype=torch.float64)
     assert torch.allclose(F.cross_entropy(A, T, label_smoothing=1.0), F.cross_entropy(A, uniform),
                           rtol=1e-14, atol=0)
+
+
+def test_negative_label_smoothing_is_silently_no_smoothing():
+    # Book: a negative ε is accepted without a word and treated as 0 (xent refuses it).
+    t = T.clone()
+    t[0] = -100
+    for target, kw in ((t, {}), (t, {"weight": W}), (P, {"weight": W})):
+        a1, a2 = A.clone().requires_grad_(), A.clone().requires_grad_()
+        smoothed = F.cross_entropy(a1, target, label_smoothing=-0.1, **kw)
+        plain = F.cross_entropy(a2, target, **kw)
+        smoothed.backward()
+        plain.backward()
+        assert torch.equal(smoothed, plain) and torch.equal(a1.grad, a2.grad)
 
 
 def test_smoothed_loss_is_minimised_at_the_smoothed_target():
