@@ -103,6 +103,9 @@ def test_probability_rows_are_not_checked():
     Y = torch.full((N, C), 0.5, dtype=torch.float64)  # rows sum to 2
     expected = -(Y * torch.log_softmax(A, 1)).sum(1).mean()
     assert torch.allclose(F.cross_entropy(A, Y), expected, rtol=0, atol=1e-14)
+    Y_neg = torch.tensor([[1.5, -0.5, 0.0, 0.0]] * N, dtype=torch.float64)  # a negative entry
+    expected = -(Y_neg * torch.log_softmax(A, 1)).sum(1).mean()
+    assert torch.allclose(F.cross_entropy(A, Y_neg), expected, rtol=0, atol=1e-14)
 
 
 # --- weight --------------------------------------------------------------------------------------
@@ -173,9 +176,14 @@ def test_ignored_positions_lose_no_weight_in_the_denominator():
 
 
 def test_every_target_ignored():
-    # Book: if every target is ignored, 'mean' is 0/0 = nan, 'sum' is 0 and 'none' is all zeros.
+    # Book: if every target is ignored, 'mean' is 0/0 = nan (gradient 0, with or without smoothing),
+    # 'sum' is 0 and 'none' is all zeros.
     t = torch.full((N,), -100)
-    assert torch.isnan(F.cross_entropy(A, t))
+    for smoothing in (0.0, 0.1):
+        a = A.clone().requires_grad_()
+        loss = F.cross_entropy(a, t, label_smoothing=smoothing)
+        loss.backward()
+        assert torch.isnan(loss) and torch.equal(a.grad, torch.zeros_like(A))
     assert F.cross_entropy(A, t, reduction="sum") == 0
     assert torch.equal(F.cross_entropy(A, t, reduction="none"), torch.zeros(N, dtype=torch.float64))
 
@@ -232,6 +240,14 @@ def test_label_smoothing_of_probability_targets():
     eps = 0.3
     assert torch.allclose(F.cross_entropy(A, P, label_smoothing=eps),
                           F.cross_entropy(A, (1 - eps) * P + eps / C), rtol=1e-14, atol=0)
+
+
+def test_smoothing_with_weight_of_probability_targets_divides_by_n():
+    # Book: probability targets with weight and ε: ℓ_n = −Σ_c w_c ((1 − ε) Y_nc + ε/C) log σ_nc, mean / N.
+    eps = 0.3
+    expected = -(W * ((1 - eps) * P + eps / C) * torch.log_softmax(A, 1)).sum() / N
+    assert torch.allclose(F.cross_entropy(A, P, weight=W, label_smoothing=eps), expected,
+                          rtol=1e-14, atol=0)
 
 
 def test_weight_scales_the_smoothing_term_and_mean_divides_by_counted_weights():
@@ -310,6 +326,13 @@ def test_k_dimensional_input_is_per_position_classification():
     assert torch.allclose(F.cross_entropy(Ak, Tk), F.cross_entropy(flat_A, Tk.reshape(-1)),
                           rtol=1e-14, atol=0)
     assert F.cross_entropy(Ak, Tk, reduction="none").shape == (2, 3, 5)
+
+
+def test_k_dimensional_probability_targets_divide_by_every_position():
+    # Book: probability targets (N, C, d1, d2): 'mean' divides by N·d1·d2, the number of positions.
+    Ak, Pk = logits(2, C, 3, 5), probabilities(2, C, 3, 5)
+    expected = -(W[None, :, None, None] * Pk * torch.log_softmax(Ak, 1)).sum() / (2 * 3 * 5)
+    assert torch.allclose(F.cross_entropy(Ak, Pk, weight=W), expected, rtol=1e-14, atol=0)
 
 
 def test_k_dimensional_class_axis_is_dim_1():
