@@ -10,6 +10,7 @@ every exercise, no solution, no teaching guide; one chapter handout is printed a
 from __future__ import annotations
 
 import io
+import json
 import logging
 import pathlib
 import re
@@ -67,6 +68,9 @@ def test_book_pdf(instructor):
     text = _norm("\n".join(instructor["text"]))
     print(f"\nbook PDF: {pages} pages, printed and bound in {instructor['seconds']:.0f} s "
           f"({len(instructor['entries'])} pages of the site)")
+    (kit.CACHE / "pdf-summary.json").write_text(json.dumps(
+        {"pages": pages, "seconds": round(instructor["seconds"]),
+         "site_pages": len(instructor["entries"])}))  # for the record, also under pytest-xdist
     assert instructor["errors"] == [], instructor["errors"]
     assert pages >= 2 * len(CHAPTERS), f"only {pages} pages"
     assert "Contents" in _norm(instructor["text"][1])

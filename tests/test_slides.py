@@ -45,7 +45,7 @@ async () => {
     return {index: i, math: s.querySelectorAll('mjx-container').length,
             errors: Array.from(s.querySelectorAll('mjx-merror')).map(n => n.textContent.slice(0, 60)),
             raw, height, zoom,
-            title: (s.querySelector('h1, h2, h3') || {textContent: ''}).textContent.trim().slice(0, 50)};
+            title: (s.querySelector('h1, h2, h3') || {textContent: ''}).textContent.replace('\u00b6', '').trim().slice(0, 50)};
   });
 }
 """
