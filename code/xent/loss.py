@@ -182,6 +182,7 @@ def _ce_index(p: _Prepared, want_grad: bool) -> tuple[NDArray, NDArray | None]:
         with np.errstate(over="ignore"):  # z − m may overflow to −inf near the float max: exp gives 0
             np.subtract(zb, mb[:, None], out=g)  # (B, C) z − m ≤ 0, exactly 0 at k
         if eps:  # from z − m, before the exp overwrites it; every term ≥ 0
+            np.maximum(g, -np.finfo(g.dtype).max, out=g)  # an overflowed −inf times a zero weight: not nan
             sm[j] = -(g @ w) if w is not None else -g.sum(axis=1, dtype=np.float64)
         np.exp(g, out=g)
         g[rows, kb] = 0.0
@@ -224,11 +225,11 @@ def _ce_prob(p: _Prepared, want_grad: bool) -> tuple[NDArray, NDArray | None]:
     m = z[rows, k]
     with np.errstate(over="ignore"):
         d = np.subtract(z, m[:, None])  # (M, C) z − m ≤ 0
+    np.maximum(d, -np.finfo(d.dtype).max, out=d)  # z − m overflowed to −inf: a zero target times it is 0, not nan
     cross = -np.einsum("ij,ij->i", T, d, dtype=np.float64)  # Σ_c T_c (m − z_c) ≥ 0
     e = np.exp(d, out=d)
     e[rows, k] = 0.0
-    r = e.sum(axis=1).astype(np.float64)
-    e[rows, k] = 1.0
+    r = e.sum(axis=1).astype(np.float64)  # the column k is set last, from r
     st = T.sum(axis=1, dtype=np.float64)  # Σ_c T_c
     loss = cross + st * np.log1p(r)  # −Σ_c T_c log a_c
     if not want_grad:
