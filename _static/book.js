@@ -5,7 +5,10 @@
  *    visible. pydata-sphinx-theme wires only the first of each (document.querySelector), so the
  *    visible button did nothing below 992 px. Here every other toggle forwards its click to the
  *    wired one, which opens the sidebar dialog (narrow screens) or collapses the sidebar (wide).
- * 2. Search results. Snippets are cut from the raw HTML, where equations are still TeX source
+ * 2. Long inline equations. MathJax 3 cannot break an inline formula across lines, so on a phone a
+ *    long one would be cut off at the edge of its paragraph. Each inline formula wider than its
+ *    paragraph becomes a box of the paragraph's width that scrolls sideways, like the displays.
+ * 3. Search results. Snippets are cut from the raw HTML, where equations are still TeX source
  *    (\(\sigma(z)\)). Here each equation becomes readable text before the snippet is made.
  */
 (function () {
@@ -63,7 +66,36 @@
     Search.htmlToText.bookPatched = true;
   }
 
+  function boxWideInlineMath() {
+    document.querySelectorAll('mjx-container:not([display="true"])').forEach((node) => {
+      node.classList.remove("book-wide-math");
+      let box = node.parentElement;
+      while (box && getComputedStyle(box).display.startsWith("inline")) box = box.parentElement;
+      if (!box) return;
+      const style = getComputedStyle(box);
+      const right = box.getBoundingClientRect().right - parseFloat(style.paddingRight);
+      if (node.getBoundingClientRect().right > right + 1) node.classList.add("book-wide-math");
+    });
+  }
+
+  function whenMathIsTypeset(callback) {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+      MathJax.startup.promise.then(callback);
+    } else {
+      window.addEventListener("load", () => {
+        if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(callback);
+      });
+    }
+  }
+
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(boxWideInlineMath, 200);
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
+    whenMathIsTypeset(boxWideInlineMath);
     forwardToggles(".primary-toggle");
     forwardToggles(".secondary-toggle");
     readableSearchSnippets();

@@ -161,7 +161,18 @@ async () => {
     return r.width > 0 && r.right > doc.clientWidth + 1 && getComputedStyle(el).position !== 'fixed';
   }).filter(el => !el.closest('.math, mjx-container, pre, .cell_output, .pst-scrollable-table-container, table, .bd-sidebar-secondary, .bd-sidebar-primary, dialog'))
     .slice(0, 3).map(el => el.tagName.toLowerCase() + '.' + el.className + ': ' + el.textContent.slice(0, 40));
-  return {scroll: doc.scrollWidth, client: doc.clientWidth, wide};
+  // Inline equations cannot scroll: one that sticks out of its paragraph is cut off.
+  const clipped = [];
+  for (const e of document.querySelectorAll('main mjx-container:not([display="true"])')) {
+    if (e.closest('details:not([open]), div.math, table, .pst-scrollable-table-container, dialog')) continue;
+    let box = e.parentElement;
+    while (box && getComputedStyle(box).display.startsWith('inline')) box = box.parentElement;
+    const r = e.getBoundingClientRect(), b = box.getBoundingClientRect();
+    if (r.width > 0 && r.right > b.right - parseFloat(getComputedStyle(box).paddingRight) + 2) {
+      clipped.push(e.textContent.slice(0, 50));
+    }
+  }
+  return {scroll: doc.scrollWidth, client: doc.clientWidth, wide, clipped: clipped.slice(0, 3)};
 }
 """
 
@@ -185,12 +196,15 @@ def test_phone_and_tablet_layout(site, browser, width):
     pages = ["intro.html"] + sorted(p.relative_to(html).as_posix() for p in (html / "chapters").glob("*.html"))
     pages += sorted(p.relative_to(html).as_posix() for p in (html / "appendices").glob("*.html"))
     problems: list[str] = []
-    page = browser.new_page(viewport={"width": width, "height": 844})
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 844})
     for rel in pages:
         page.goto(base + rel, wait_until="load")
         report = page.evaluate(WIDTH_REPORT_JS)
         if report["scroll"] > report["client"] + 1:
             problems.append(f"{rel}: page is {report['scroll']} px wide at {width} px {report['wide']}")
+        if report["clipped"]:
+            problems.append(f"{rel}: inline equations cut off at {width} px: {report['clipped']}")
         menu = page.evaluate(OPEN_MENU_JS)
         if not (menu["button"] and menu.get("open") and menu.get("links", 0) > 5):
             problems.append(f"{rel}: the contents button does not open the navigation at {width} px: {menu}")
