@@ -315,6 +315,24 @@ def test_shard_range_and_runner_reject_bad_arguments():
         parallel.run_vocab_parallel(0, (4, 2, 3), [{}])
     with pytest.raises(ValueError, match="start_method"):
         parallel.run_vocab_parallel(1, (4, 2, 3), [{}], start_method="thread")
+    for bad in (0, -1.0, True, "60"):
+        with pytest.raises(ValueError, match="timeout_s"):
+            parallel.run_vocab_parallel(1, (4, 2, 3), [{}], timeout_s=bad)
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="fork start method not available")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Python 3.12+: fork with threads
+def test_vocab_parallel_never_hangs():
+    """Workers that do not finish within timeout_s are killed and TimeoutError is raised."""
+    import multiprocessing
+
+    from xent import parallel
+
+    before = set(multiprocessing.active_children())
+    with pytest.raises(TimeoutError, match="timeout_s"):
+        parallel.run_vocab_parallel(2, (40, 6, 29), [{}], start_method="fork", timeout_s=1e-3)
+    assert not any(p.is_alive() for p in set(multiprocessing.active_children()) - before)
 
 
 @pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),

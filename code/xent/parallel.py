@@ -12,11 +12,14 @@ torch.multiprocessing; the worker lives here so that the spawned interpreters ca
 
 from __future__ import annotations
 
+import datetime
 import os
 import pathlib
 import socket
+import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,10 +122,12 @@ def make_problem(n: int, d: int, v: int, seed: int = 0, ignore_every: int = 5,
 
 
 def _worker(rank: int, world_size: int, out_dir: str, size: tuple[int, int, int],
-            configs: list[dict], gather_check: bool) -> None:
+            configs: list[dict], gather_check: bool, timeout_s: float) -> None:
     """One process: join the gloo group, compute every config on its shard, save results as .npz."""
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    # a peer that never arrives (or a collective that never completes) raises after timeout_s
+    dist.init_process_group("gloo", rank=rank, world_size=world_size,
+                            timeout=datetime.timedelta(seconds=timeout_s))
     try:
         n, d, v = size
         lo, hi = shard_range(v, world_size, rank)
@@ -170,18 +175,53 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _start_and_join(world_size: int, args: tuple, start_method: str, timeout_s: float) -> None:
+    """Start the workers and wait for all of them, at most timeout_s seconds: never hang."""
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that fork() in a multi-threaded process (a Jupyter kernel) may deadlock
+        # the child; the workers only compute, write a file and exit, and every wait is bounded
+        warnings.filterwarnings("ignore", message=r".*fork\(\)", category=DeprecationWarning)
+        context = mp.start_processes(_worker, args=args, nprocs=world_size, join=False,
+                                     daemon=True, start_method=start_method)
+    deadline = time.monotonic() + timeout_s
+    # join() raises (and stops the others) as soon as one worker fails
+    while not context.join(timeout=max(0.0, min(1.0, deadline - time.monotonic())), grace_period=5):
+        if time.monotonic() >= deadline:
+            for process in context.processes:
+                if process.is_alive():
+                    process.kill()
+                process.join()
+            raise TimeoutError(f"timeout_s: the {world_size} workers did not finish in {timeout_s} s")
+
+
 def run_vocab_parallel(world_size: int, size: tuple[int, int, int], configs: list[dict],
-                       gather_check: bool = False, start_method: str = "spawn") -> dict:
-    """Start `world_size` gloo processes on loopback; return rank 0's loss and dH, the joined dW, timings."""
+                       gather_check: bool = False, start_method: str = "spawn",
+                       timeout_s: float = 300.0) -> dict:
+    """Start `world_size` gloo processes on loopback; return rank 0's loss and dH, the joined dW, timings.
+
+    Every wait is bounded: the process group and its collectives time out after `timeout_s`, and so
+    does the join of the workers (they are killed and TimeoutError is raised).
+    """
     if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"world_size: expected a positive integer, got {world_size!r}")
     if start_method not in ("spawn", "fork", "forkserver"):
         raise ValueError(f"start_method: expected 'spawn', 'fork' or 'forkserver', got {start_method!r}")
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), GLOO_SOCKET_IFNAME="lo")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
+        raise ValueError(f"timeout_s: expected a positive number of seconds, got {timeout_s!r}")
+    os.environ.update(MASTER_ADDR="127.0.0.1")  # loopback only: nothing leaves this machine
+    if sys.platform.startswith("linux"):
+        os.environ.update(GLOO_SOCKET_IFNAME="lo")
     with tempfile.TemporaryDirectory() as out_dir:
-        start = time.perf_counter()
-        mp.start_processes(_worker, args=(world_size, out_dir, size, configs, gather_check),
-                           nprocs=world_size, join=True, start_method=start_method)
+        args = (world_size, out_dir, size, configs, gather_check, float(timeout_s))
+        for attempt in range(3):  # the free port can be taken by another program before rank 0 binds it
+            os.environ["MASTER_PORT"] = str(free_port())
+            start = time.perf_counter()
+            try:
+                _start_and_join(world_size, args, start_method, timeout_s)
+                break
+            except mp.ProcessRaisedException as exc:
+                if attempt == 2 or "address already in use" not in str(exc).lower():
+                    raise
         wall = time.perf_counter() - start
         ranks = [dict(np.load(pathlib.Path(out_dir) / f"rank{r}.npz")) for r in range(world_size)]
     out = {"wall_seconds": wall, "shards": [(int(r["lo"]), int(r["hi"])) for r in ranks], "configs": []}
