@@ -1013,3 +1013,82 @@ def test_cross_entropy_loss_class_keeps_the_dtype_and_computes_in_float32(dtype)
     assert out.dtype == dtype
     losses = -np.sum(Y.astype(np.float32) * xent.log_softmax(A.astype(np.float32)), axis=1)
     assert out == dtype(losses.astype(np.float64).sum() / 6)
+
+
+def test_ignored_rows_have_a_plus_zero_gradient():
+    z, t = logits_for((5, C), seed=50), np.array([1, -100, 3, -100, 0])
+    for reduction in ("mean", "sum", "none"):
+        g = xent.cross_entropy_grad(z, t, reduction=reduction)
+        assert np.all(g[[1, 3]] == 0) and not np.any(np.signbit(g[[1, 3]]))
+
+
+def test_blocks_join_up_with_ignored_rows_and_weights():
+    rng = np.random.default_rng(51)
+    z, t = rng.normal(size=(300, 700)), rng.integers(0, 700, size=300)
+    t[::7] = -100
+    w = rng.random(700) + 0.5
+    for kwargs in ({}, {"weight": w}, {"weight": w, "label_smoothing": 0.2}):
+        loss, grad = xent.cross_entropy_and_grad(z, t, **kwargs)
+        ref_loss, ref_grad = torch_ce(z, t, **kwargs)
+        np.testing.assert_allclose(loss, ref_loss, **TOL)
+        np.testing.assert_allclose(grad, ref_grad, **TOL)
+
+
+def test_one_class_with_an_ignored_row():
+    z, t = np.array([[0.5], [2.0]]), np.array([0, -100])
+    assert xent.cross_entropy(z, t) == 0.0
+    np.testing.assert_array_equal(xent.cross_entropy_grad(z, t, reduction="sum"), [[0.0], [0.0]])
+
+
+def test_float32_smoothing_is_accumulated_in_float64():
+    rng = np.random.default_rng(52)
+    z = rng.normal(scale=3.0, size=(8, 4000)).astype(np.float32)
+    t = rng.integers(0, 4000, size=8)
+    for weight in (None, (rng.random(4000) + 0.5).astype(np.float32)):
+        ours = xent.cross_entropy(z, t, weight=weight, label_smoothing=0.3, reduction="none")
+        ref = xent.cross_entropy(z.astype(np.float64), t, label_smoothing=0.3, reduction="none",
+                                 weight=None if weight is None else weight.astype(np.float64))
+        assert np.max(np.abs(ours - ref) / np.spacing(ref.astype(np.float32))) <= 1.0
+
+
+def test_float32_index_targets_are_float32_arithmetic():
+    """The gradient off the true class is exp(z − m) in float32 times one float32 scale per row; the loss
+    is (m − z_t) in float32 plus log1p of the float64 rest."""
+    rng = np.random.default_rng(53)
+    z = rng.normal(scale=4.0, size=(6, 9)).astype(np.float32)
+    t = rng.integers(0, 9, size=6)
+    rows = np.arange(6)
+    k = z.argmax(axis=1)
+    m = z[rows, k]
+    e = np.exp(z - m[:, None])
+    e[rows, k] = 0
+    r = e.sum(axis=1).astype(np.float64)
+    e[rows, k] = 1
+    ref = e * (1 / (6 * (1 + r))).astype(np.float32)[:, None]
+    grad = xent.cross_entropy_grad(z, t)
+    off = np.ones_like(z, dtype=bool)
+    off[rows, t] = False
+    np.testing.assert_array_equal(grad[off], ref[off])
+    loss = ((m - z[rows, t]).astype(np.float64) + np.log1p(r)).astype(np.float32)
+    np.testing.assert_array_equal(xent.cross_entropy(z, t, reduction="none"), loss)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"label_smoothing": "0.1"}, r"^label_smoothing: expected a real number"),
+    ({"ignore_index": 1.5}, r"^ignore_index: expected an integer"),
+    ({"reduction": "avg"}, r"^reduction: "),
+])
+def test_cross_entropy_argument_types(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        xent.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), **kwargs)
+
+
+@pytest.mark.parametrize("target", [np.array([True, False]), np.array(["a", "b"])])
+def test_targets_that_are_neither_indices_nor_probabilities(target):
+    with pytest.raises(ValueError, match=r"^target: expected integer class indices or floating probabilities"):
+        xent.cross_entropy(np.zeros((2, 3)), target)
+
+
+def test_all_ignored_mean_names_the_target():
+    with pytest.raises(ValueError, match=r"^target: every entry equals ignore_index"):
+        xent.cross_entropy(np.zeros((2, 3)), np.array([-100, -100]), weight=np.ones(3))
