@@ -97,7 +97,8 @@ def test_chapter_pdfs(instructor):
         assert len(pypdf.PdfReader(path).pages) == entry["count"]
         first = offset + entry["start"] - 1  # the chapter's pages inside the bound book
         pages = instructor["text"][first:first + entry["count"]]
-        assert _norm(_title(nb)) in _norm(pages[0]), f"{nb.stem}: title not on its first page"
+        # once in the running head, once as the page's own heading
+        assert _norm(pages[0]).count(_norm(_title(nb))) >= 2, f"{nb.stem}: no title on page 1"
         page = (html / "chapters" / f"{nb.stem}.html").read_text(encoding="utf-8")
         if 'class="solution' in page:
             assert "Solution to" in _norm(" ".join(pages)), f"{nb.stem}: solutions not printed"
