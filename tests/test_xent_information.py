@@ -394,3 +394,57 @@ def test_float16_is_computed_in_float32_and_rounded_once(name):
     out = FUNCS[name](p, q, 2)
     assert out.dtype == np.float16
     np.testing.assert_array_equal(out, FUNCS[name](p.astype(np.float32), q.astype(np.float32), 2).astype(np.float16))
+
+
+# --------------------------------------------------------------------------- the checks themselves, to the boundary
+
+TOL64 = float(np.sqrt(np.finfo(np.float64).eps))
+
+
+@pytest.mark.parametrize("p, ok", [
+    ([0.5, 0.5 + 1.2 * TOL64], True),        # C = 2: within sqrt(eps)·sqrt(2)
+    ([0.5, 0.5 + 1.6 * TOL64], False),
+    ([1.0 + 0.9 * TOL64], True),               # C = 1: within sqrt(eps)·1
+    ([1.0 + 1.2 * TOL64], False),
+    ([0.25, 0.25, 0.25, 0.25 + 1.9 * TOL64], True),  # C = 4: within 2·sqrt(eps)
+    ([0.25, 0.25, 0.25, 0.25 + 3.0 * TOL64], False),
+    ([0.5, 0.5 + 1e-6], False),                # no relative tolerance on top
+])
+def test_sums_to_one_tolerance_is_sqrt_eps_times_sqrt_c(p, ok):
+    if ok:
+        xent.entropy(np.array(p))
+    else:
+        with pytest.raises(ValueError, match=r"^p: each distribution must sum to 1"):
+            xent.entropy(np.array(p))
+
+
+@pytest.mark.parametrize("bad_row, shown", [([0.5, 0.4], "0.9"), ([0.6, 0.5], "1.1")])
+def test_the_message_shows_the_worst_sum(bad_row, shown):
+    with pytest.raises(ValueError, match=rf"^p: each distribution must sum to 1 along axis -1, found a sum of {shown}$"):
+        xent.entropy(np.array([[0.5, 0.5], bad_row, [0.25, 0.75]]))
+
+
+def test_messages_name_the_argument_and_the_bad_entry():
+    with pytest.raises(ValueError, match=r"^p: the class axis is empty"):
+        xent.entropy(np.zeros((2, 0)))
+    with pytest.raises(ValueError, match=r"^p: every entry must be finite, found nan$"):
+        xent.entropy(np.array([0.5, np.nan]))
+    with pytest.raises(ValueError, match=r"^axis: 2 is out of range for an array of 2 dimension\(s\) "
+                                         r"\(expected an integer in \[-2, 2\)\)$"):
+        xent.softmax(np.zeros((2, 3)), axis=2)
+
+
+def test_finite_check_does_not_warn_or_misfire_on_an_overflowing_sum():
+    """The fast finiteness check sums the array: a sum that overflows (or is inf − inf) must neither warn nor
+    decide wrongly."""
+    np.testing.assert_array_equal(xent.softmax(np.array([1.7e308, 1.7e308])), [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"^z: every entry must be finite, found inf$"):
+        xent.softmax(np.array([np.inf, -np.inf]))
+
+
+def test_reduce_none_keeps_the_losses():
+    losses = np.array([1.0, 2.0], dtype=np.float32)
+    out = xent._checks.reduce(losses, "none", dtype=np.float16)
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(out, [1.0, 2.0])
+    assert xent._checks.reduce(losses, "sum") == 3.0 and xent._checks.reduce(losses, "mean", 4.0) == 0.75

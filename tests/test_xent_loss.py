@@ -1092,3 +1092,14 @@ def test_targets_that_are_neither_indices_nor_probabilities(target):
 def test_all_ignored_mean_names_the_target():
     with pytest.raises(ValueError, match=r"^target: every entry equals ignore_index"):
         xent.cross_entropy(np.zeros((2, 3)), np.array([-100, -100]), weight=np.ones(3))
+
+
+def test_more_argument_checks():
+    with pytest.raises(ValueError, match=r"^num_classes: expected an integer"):
+        xent.one_hot(np.array([0, 1]), 2.5)
+    with pytest.raises(ValueError, match=r"^weight: the weights of the counted targets sum to 0"):
+        xent.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), weight=np.array([0.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"^logits: the class axis is empty"):
+        xent.cross_entropy(np.zeros((2, 0, 3)), np.zeros((2, 3), dtype=np.int64), reduction="sum")
+    # no positions (d1 = 0) is not an empty class axis: the sum is 0
+    assert xent.cross_entropy(np.zeros((2, 3, 0)), np.zeros((2, 0), dtype=np.int64), reduction="sum") == 0.0
