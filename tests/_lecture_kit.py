@@ -38,7 +38,11 @@ def _run_id() -> str:
 
 
 def built_site(edition: str = "instructor") -> pathlib.Path:
-    """The html folder of this run's build of one edition (built on first use)."""
+    """The html folder of this run's build of one edition (built on first use).
+
+    The build is the book's gate: `-W -n --keep-going`, and any warning fails it. The site test,
+    the deck test and the PDF test all use this one build of each edition.
+    """
     base = CACHE / edition
     base.mkdir(parents=True, exist_ok=True)
     html = base / "_build" / "html"
@@ -47,16 +51,16 @@ def built_site(edition: str = "instructor") -> pathlib.Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if stamp.exists() and stamp.read_text() == _run_id() and (html / "intro.html").exists():
             return html
+        stamp.unlink(missing_ok=True)
         jb = pathlib.Path(sys.executable).with_name("jupyter-book")
-        cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(ROOT), "--keep-going",
-               "--path-output", str(base)]
+        cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n",
+               "--keep-going", "--path-output", str(base)]
         env = dict(os.environ, LECTURE_KIT_EDITION=edition)
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         log = proc.stdout + proc.stderr
-        kit_warnings = [line for line in log.splitlines()
-                        if "lecture kit" in line.lower() and "WARNING" in line]
-        assert proc.returncode == 0 and (html / "intro.html").exists(), log[-3000:]
-        assert not kit_warnings, "\n".join(kit_warnings)
+        warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+        assert proc.returncode == 0 and not warnings and (html / "intro.html").exists(), (
+            f"the {edition} build failed or warned:\n" + "\n".join(warnings or [log[-3000:]]))
         stamp.write_text(_run_id())
         return html
 

@@ -1,5 +1,8 @@
 """The site test: build the book with zero warnings, then load every page in headless Chromium.
 
+The build is the lecture kit's instructor edition (tests/_lecture_kit.py), made once per test run
+and shared with the deck and PDF tests.
+
 For each page it asserts that every equation was typeset by the bundled MathJax, that no request
 left 127.0.0.1, and that the page logged no JavaScript error. Without Chromium the test skips
 locally (with install instructions) and fails under CI.
@@ -7,17 +10,16 @@ locally (with install instructions) and fails under CI.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
-import threading
 import urllib.parse
 
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import _lecture_kit as kit  # noqa: E402  (one build of the book per test run)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -51,36 +53,12 @@ async () => {
 """
 
 
-def _build(out_dir: pathlib.Path) -> pathlib.Path:
-    """Build the book into out_dir with -W -n --keep-going; fail on any warning."""
-    jb = pathlib.Path(sys.executable).with_name("jupyter-book")  # the one installed beside this Python
-    if not jb.exists():
-        jb = shutil.which("jupyter-book") or "jupyter-book"
-    cmd = [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out_dir)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    log = proc.stdout + proc.stderr
-    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
-    assert proc.returncode == 0 and not warnings, "book build failed or warned:\n" + "\n".join(warnings or [log[-3000:]])
-    html = out_dir / "_build" / "html"
-    assert (html / "intro.html").exists()
-    return html
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep pytest output clean
-        pass
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The built site served on 127.0.0.1; yields (base_url, html_dir)."""
-    html = _build(tmp_path_factory.mktemp("book"))
-    handler = functools.partial(_QuietHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", html
-    server.shutdown()
+def site():
+    """The built site (instructor edition, built once per run with -W -n) served on 127.0.0.1."""
+    html = kit.built_site("instructor")
+    with kit.serve(html) as base:
+        yield base, html
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +94,7 @@ def test_every_page_renders_offline(site, browser):
     """Each page: math typeset, only 127.0.0.1 requested, no console error."""
     base, html = site
     pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                   if "_static" not in p.parts and p.name != "index.html")
+                   if not {"_static", "slides"} & set(p.parts) and p.name != "index.html")
     assert len(pages) >= 5
     problems: list[str] = []
     typeset = 0
