@@ -28,6 +28,12 @@ import pdf  # noqa: E402
 import slides  # noqa: E402
 
 pypdf = pytest.importorskip("pypdf")
+
+# Printing two editions of the book takes minutes, more than the rest of the suite together, so a
+# plain `python -m pytest` leaves it out; CI (CI=true) and BOOK_PDF=1 run it.
+pytestmark = pytest.mark.skipif(
+    not (kit.in_ci() or kit.os.environ.get("BOOK_PDF") == "1"),
+    reason="PDF tests take minutes: run them with BOOK_PDF=1 python -m pytest tests/test_pdf.py (CI does)")
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 CHAPTERS = kit.chapter_notebooks()
