@@ -54,14 +54,6 @@ async () => {
 
 
 @pytest.fixture(scope="module")
-def site():
-    """The built site (instructor edition, built once per run with -W -n) served on 127.0.0.1."""
-    html = kit.built_site("instructor")
-    with kit.serve(html) as base:
-        yield base, html
-
-
-@pytest.fixture(scope="module")
 def browser():
     """Headless Debian Chromium driven by Playwright; skipped locally when missing, required in CI."""
     in_ci = os.environ.get("CI", "").lower() == "true"

@@ -52,13 +52,6 @@ async () => {
 
 
 @pytest.fixture(scope="module")
-def site():
-    html = kit.built_site("instructor")
-    with kit.serve(html) as base:
-        yield base, html
-
-
-@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     with kit.browser_context(tmp_path_factory.mktemp("slides"),
                              viewport={"width": 1280, "height": 720}) as context:
