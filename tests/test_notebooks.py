@@ -213,3 +213,55 @@ def test_jupyterlab_macros_match_the_site(nb):
     assert book_cells.source(nb.cells[0]) == frontmatter.cell_source(ROOT), (
         f"{nb.path.name}: the macros cell differs from _config.yml; run python tools/frontmatter.py")
     assert "remove-cell" in book_cells.tags(nb.cells[0]), f"{nb.path.name}: the macros cell is removed from the book"
+
+
+# --- Computed numbers in the prose (CONTRIBUTING.md, "Putting a computed number into the prose") ---
+
+import execute  # noqa: E402  (tools/execute.py: which {eval} roles a Markdown cell has)
+
+from xent.book import GLUE_PREFIX, format_plain_text, split_spec  # noqa: E402
+
+GLUED_ROLE = re.compile(r'^glued\("([^"`]+)"\)$')
+
+
+def _glue_records(nb) -> dict[str, tuple[int, str]]:
+    """name -> (cell index, text/plain) of every glue() record stored in the notebook's outputs."""
+    records = {}
+    for i, c in _code(nb):
+        for out in c.get("outputs", []):
+            name = ((out.get("metadata") or {}).get("scrapbook") or {}).get("name")
+            if name:
+                assert name not in records, f"{nb.path.name}: {name!r} is glued twice (cells {records[name][0]}, {i})"
+                text = out["data"][GLUE_PREFIX + "text/plain"]
+                records[name] = (i, "".join(text) if isinstance(text, list) else text)
+    return records
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_prose_numbers_are_stored_and_equal_their_glue_records(nb):
+    """Every {eval} role has its stored result, and that result is its glue record, formatted.
+
+    nbval checks that the glue records are what the code computes today; this test chains the
+    prose (what the site, the slides and JupyterLab show) to them, so a stale number fails.
+    """
+    records = _glue_records(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        text, where = book_cells.source(cell), f"{nb.path.name} cell {i}"
+        assert "{glue" not in text, f"{where}: write a computed number as {{eval}}`glued(\"name:.4f\")`"
+        expressions = execute.eval_expressions(text)
+        stored = cell.get("metadata", {}).get("user_expressions", [])
+        assert [e["expression"] for e in stored] == expressions, (
+            f"{where}: stored results do not match its {{eval}} roles; run python tools/execute.py")
+        for entry in stored:
+            expression, result = entry["expression"], entry["result"]
+            match = GLUED_ROLE.match(expression)
+            assert match, f"{where}: {{eval}}`{expression}` is not of the form glued(\"name:spec\")"
+            name, spec = split_spec(match.group(1))
+            assert name in records, f"{where}: {name!r} is never glued in this notebook"
+            assert result.get("status") == "ok", f"{where}: {expression} failed: {result.get('evalue')}"
+            expected = repr(format_plain_text(records[name][1], spec))
+            assert result["data"]["text/plain"] == expected, (
+                f"{where}: {expression} is stored as {result['data']['text/plain']}, its glue record gives "
+                f"{expected}; run python tools/execute.py")

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.skipif(
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 CHAPTERS = kit.chapter_notebooks()
-RAW = ["\\frac", "$$", "{math}", "\\begin{", "{numref}", "{prf:", "{glue", "{eq}`", "```{",
+RAW = ["\\frac", "$$", "{math}", "\\begin{", "{numref}", "{prf:", "{glue", "{eval}", "{eq}`", "```{",
        ":label:"]
 
 

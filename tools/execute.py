@@ -6,13 +6,20 @@
 Like `jupyter nbconvert --execute --inplace`, but it also strips what changes on every run and
 means nothing to a reader (the per-cell execution timestamps nbclient records, and where a
 cell's printed output happened to be split into chunks), so re-executing
-an unchanged notebook leaves `git status` clean. Cells tagged `nbval-ignore-output` (timings) are
+an unchanged notebook leaves `git status` clean.
+
+It also evaluates the prose's inline ``{eval}`...``` roles: each Markdown cell's expressions are
+evaluated in the kernel right after the code cells above it have run, and stored in the cell's
+``metadata.user_expressions`` in the form jupyterlab-myst writes when a reader runs that cell. The
+site (`_ext/stored_eval.py`), the slides and JupyterLab before anything runs all show those stored
+results. An expression that fails stops the run with its error. Cells tagged `nbval-ignore-output` (timings) are
 the one exception: their outputs are new each run. Prints each notebook's wall time.
 """
 
 from __future__ import annotations
 
 import pathlib
+import re
 import sys
 import time
 
@@ -21,6 +28,59 @@ from nbclient import NotebookClient
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 TIMEOUT_S = 300
+EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")  # an inline {eval} role; its expression has no backtick
+
+
+def eval_expressions(source: str) -> list[str]:
+    """The expressions of the ``{eval}`` roles in a Markdown cell's source, in reading order."""
+    return EVAL_ROLE.findall(source)
+
+
+class StoringClient(NotebookClient):
+    """nbclient's client that also stores each Markdown cell's ``{eval}`` results, in place.
+
+    A cell's expressions are evaluated once the code cells above it have run. Where one of them
+    needs a number glued further down (an exercise's worked answer written above the code that
+    computes it), that cell is evaluated again after the last cell, as JupyterLab shows it once
+    the reader has run the whole notebook.
+    """
+
+    deferred: list
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell_index == 0:
+            self.deferred = []
+        if cell.cell_type == "markdown":
+            if not await self.store_expressions(cell, final=False):
+                self.deferred.append(cell)
+        else:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if cell_index == len(self.nb.cells) - 1:
+            for waiting in self.deferred:
+                await self.store_expressions(waiting, final=True)
+        return cell
+
+    async def store_expressions(self, cell, final: bool) -> bool:
+        """Evaluate and store the cell's expressions; False if one needs a value not glued yet."""
+        expressions = eval_expressions(cell.source)
+        if not expressions:
+            cell.metadata.pop("user_expressions", None)
+            return True
+        request = {str(i): expression for i, expression in enumerate(expressions)}
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions=request)
+        reply = await self.async_wait_for_reply(msg_id, cell)
+        answers = reply["content"].get("user_expressions", {})
+        stored = []
+        for key, expression in request.items():
+            result = answers[key]
+            if result.get("status") != "ok":
+                if result.get("ename") == "LookupError" and not final:
+                    return False
+                raise RuntimeError(f"{{eval}}`{expression}` failed: "
+                                   f"{result.get('ename')}: {result.get('evalue')}")
+            stored.append({"expression": expression, "result": result})
+        cell.metadata["user_expressions"] = stored
+        return True
 
 
 def strip_volatile(nb: nbformat.NotebookNode) -> None:
@@ -37,7 +97,7 @@ def execute(path: pathlib.Path) -> float:
     """Run one notebook in a fresh kernel with its own folder as the working directory; save it."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3",
+    StoringClient(nb, timeout=TIMEOUT_S, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
     strip_volatile(nb)

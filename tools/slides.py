@@ -8,7 +8,7 @@ The deck is nbconvert's reveal.js export of a *copy* of the notebook, prepared f
   cell that draws a figure shows the figure, not the code; glue records never show;
 * slide-only cells (tag ``remove-cell``, role ``slide``), which the book hides, are shown;
 * MyST markup, which neither nbconvert nor reveal.js understands, becomes plain Markdown/HTML:
-  ``{glue:text}`` becomes the stored number, ``{numref}`` / ``{prf:ref}`` / ``{eq}`` / ``{ref}``
+  ``{eval}`` becomes the result stored in the cell (``tools/execute.py``), ``{numref}`` / ``{prf:ref}`` / ``{eq}`` / ``{ref}``
   the text the book shows (resolved by Sphinx when the decks are built with the site), theorem,
   exercise and admonition directives become boxes, ``$$ … $$ (label)`` gets its equation number.
 
@@ -27,7 +27,6 @@ Sphinx, resolving cross-references approximately (``Chapter 7``, label text othe
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import html
 import json
@@ -51,7 +50,6 @@ REVEAL_FILES = [
     "dist/theme/fonts/source-sans-pro",
     "plugin/notes/notes.js",
 ]
-GLUE_PREFIX = "application/papermill.record/"
 PRF_KINDS = {"theorem", "lemma", "proposition", "corollary", "definition", "remark", "example",
              "conjecture", "axiom", "criterion", "algorithm", "observation", "property", "assumption",
              "notation", "proof"}
@@ -144,31 +142,18 @@ class DeckState:
         self.in_solution = False
 
 
-def glue_values(nb) -> dict[str, dict]:
-    """name -> the mime bundle that ``glue(name, value)`` stored in the notebook."""
-    values: dict[str, dict] = {}
+QUOTED = re.compile(r"""^(['"]).*\1$""")  # a str's repr, shown without its quotes (as the site does)
+
+
+def stored_values(nb) -> dict[str, str]:
+    """expression -> the text an ``{eval}`` role shows: its result stored by ``tools/execute.py``."""
+    values: dict[str, str] = {}
     for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            scrap = (out.get("metadata") or {}).get("scrapbook") or {}
-            if "name" in scrap:
-                prefix = scrap.get("mime_prefix", GLUE_PREFIX)
-                values[scrap["name"]] = {k[len(prefix):] if k.startswith(prefix) else k: v
-                                         for k, v in out.get("data", {}).items()}
+        for entry in cell.get("metadata", {}).get("user_expressions", []):
+            text = entry.get("result", {}).get("data", {}).get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            values[entry["expression"]] = text[1:-1] if QUOTED.match(text) else text
     return values
-
-
-def _glue_text(bundle: dict | None, spec: str, key: str) -> str:
-    if bundle is None:
-        return f"[{key}?]"
-    text = bundle.get("text/plain", "")
-    if isinstance(text, list):
-        text = "".join(text)
-    if spec:
-        try:
-            return format(ast.literal_eval(text), spec)
-        except (ValueError, SyntaxError, TypeError):
-            return text
-    return text
 
 
 def _split_title(content: str) -> tuple[str | None, str]:
@@ -178,23 +163,13 @@ def _split_title(content: str) -> tuple[str | None, str]:
     return None, content.strip()
 
 
-def convert_roles(text: str, resolver: Resolver, glue: dict[str, dict]) -> str:
+def convert_roles(text: str, resolver: Resolver, values: dict[str, str]) -> str:
     """Replace every MyST role in a line of Markdown by plain text (math stays math)."""
 
     def replace(match: re.Match) -> str:
         role, content = match.group(1), match.group(2)
-        if role in ("glue", "glue:", "glue:text", "glue:any"):
-            key, _, spec = content.partition(":")
-            return html.escape(_glue_text(glue.get(key.strip()), spec.strip(), key))
-        if role == "glue:md":
-            bundle = glue.get(content.strip()) or {}
-            value = bundle.get("text/markdown") or bundle.get("text/plain", content)
-            return "".join(value) if isinstance(value, list) else value
-        if role == "glue:math":
-            bundle = glue.get(content.strip()) or {}
-            value = bundle.get("text/latex") or bundle.get("text/plain", content)
-            value = "".join(value) if isinstance(value, list) else value
-            return value if value.startswith("$") else f"${value}$"
+        if role == "eval":
+            return html.escape(values.get(content, f"[{content}?]"))
         if role == "math":
             return f"${content}$"
         if role in ("cite", "cite:p", "cite:t", "cite:ps", "cite:ts", "cite:alp"):
@@ -222,10 +197,10 @@ def _box(kind: str, heading: str, body: str) -> str:
 
 
 def _directive(name: str, argument: str, options: dict[str, str], body: str,
-               resolver: Resolver, glue: dict[str, dict], state: DeckState) -> str:
+               resolver: Resolver, values: dict[str, str], state: DeckState) -> str:
     """One MyST directive as Markdown with HTML boxes; '' for what a deck leaves out."""
     label = options.get("label", "")
-    inner = lambda: myst_to_markdown(body, resolver, glue, state)  # noqa: E731
+    inner = lambda: myst_to_markdown(body, resolver, values, state)  # noqa: E731
     if name in ("solution", "solution-start"):
         if name == "solution-start":
             state.in_solution = True
@@ -242,7 +217,7 @@ def _directive(name: str, argument: str, options: dict[str, str], body: str,
             number = f"{kind.capitalize()} {number}"
         heading = f"<strong>{html.escape(number)}</strong>"
         if argument:
-            heading += f" ({convert_roles(argument, resolver, glue)})"
+            heading += f" ({convert_roles(argument, resolver, values)})"
         return _box("prf", heading, inner())
     if name == "exercise":
         number = (resolver.number(label) if label else None) or "Exercise"
@@ -250,18 +225,18 @@ def _directive(name: str, argument: str, options: dict[str, str], body: str,
             number = f"Exercise {number}"
         heading = f"<strong>{html.escape(number)}</strong>"
         if argument:
-            heading += f" ({convert_roles(argument, resolver, glue)})"
+            heading += f" ({convert_roles(argument, resolver, values)})"
         return _box("exercise", heading, inner())
     if name in ("math", "prf:math"):
         tag = _eq_tag(label, resolver)
         return f"$$\n{body.strip()}{tag}\n$$\n"
     if name in ADMONITIONS:
         title = argument if name in ("admonition", "dropdown") else name.capitalize()
-        return _box("admonition", f"<strong>{convert_roles(title, resolver, glue)}</strong>",
+        return _box("admonition", f"<strong>{convert_roles(title, resolver, values)}</strong>",
                     inner())
     if name in ("code-block", "code", "sourcecode", "code-cell"):
         return f"```{argument}\n{body.rstrip()}\n```\n"
-    if name in ("figure", "image", "glue:figure", "glue", "toctree", "tableofcontents",
+    if name in ("figure", "image", "toctree", "tableofcontents",
                 "bibliography", "raw", "only"):
         return ""
     return inner()
@@ -276,7 +251,7 @@ def _eq_tag(label: str, resolver: Resolver) -> str:
     return f" \\tag{{{number.strip('()')}}}"
 
 
-def myst_to_markdown(text: str, resolver: Resolver, glue: dict[str, dict],
+def myst_to_markdown(text: str, resolver: Resolver, values: dict[str, str],
                      state: DeckState | None = None) -> str:
     """A MyST Markdown cell as the CommonMark + HTML + TeX that nbconvert and MathJax render."""
     state = state or DeckState()
@@ -310,7 +285,7 @@ def myst_to_markdown(text: str, resolver: Resolver, glue: dict[str, dict],
                 continue
             if state.in_solution:
                 continue
-            out.append(_directive(name, argument, options, "\n".join(body), resolver, glue, state))
+            out.append(_directive(name, argument, options, "\n".join(body), resolver, values, state))
             continue
         if state.in_solution:
             i += 1
@@ -341,7 +316,7 @@ def myst_to_markdown(text: str, resolver: Resolver, glue: dict[str, dict],
             label = EQ_LABEL_RE.search(line)
             if label and line.strip().startswith("$$"):
                 line = line[:label.start()] + _eq_tag(label.group(1), resolver) + " $$"
-        out.append(line if in_math and "$$" not in line else convert_roles(line, resolver, glue))
+        out.append(line if in_math and "$$" not in line else convert_roles(line, resolver, values))
         i += 1
     return "\n".join(out).strip() + "\n"
 
@@ -381,7 +356,7 @@ def deck_notebook(nb, resolver: Resolver):
     """A copy of the notebook, prepared for nbconvert's reveal.js exporter (see module docstring)."""
     nb = copy.deepcopy(nb)
     auto = not has_slide_metadata(nb)
-    glue = glue_values(nb)
+    values = stored_values(nb)
     state = DeckState()
     cells = []
     for cell in nb.cells:
@@ -392,7 +367,7 @@ def deck_notebook(nb, resolver: Resolver):
         tags = list(cell.metadata.get("tags", []))
         if cell.cell_type == "markdown":
             was_in_solution = state.in_solution
-            source = myst_to_markdown(cell.source, resolver, glue, state)
+            source = myst_to_markdown(cell.source, resolver, values, state)
             if auto and slide_type == "slide":
                 source = _first_block(source)
             if slide_type == "skip" or (was_in_solution and not source.strip()):
