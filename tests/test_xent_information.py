@@ -418,6 +418,16 @@ def test_sums_to_one_tolerance_is_sqrt_eps_times_sqrt_c(p, ok):
             xent.entropy(np.array(p))
 
 
+def test_a_float16_sum_is_checked_before_it_is_rounded_to_float16():
+    """C = 4 float16 probabilities summing to 1 + 2^-4 + 2^-12, just past the tolerance √ε·√4 = 2^-4: summed in
+    float32 the excess shows; a float16 sum would round it to 1 + 2^-4 and let the distribution through."""
+    p = np.array([0.5, 0.5, 2.0 ** -4, 2.0 ** -12], dtype=np.float16)
+    assert p.sum() == 1 + 2.0 ** -4 and p.sum(dtype=np.float32) == 1 + 2.0 ** -4 + 2.0 ** -12
+    with pytest.raises(ValueError, match=r"^p: each distribution must sum to 1"):
+        xent.entropy(p)
+    xent.entropy(np.array([0.5, 0.5, 2.0 ** -4, 0.0], dtype=np.float16))  # at the tolerance: accepted
+
+
 @pytest.mark.parametrize("bad_row, shown", [([0.5, 0.4], "0.9"), ([0.6, 0.5], "1.1")])
 def test_the_message_shows_the_worst_sum(bad_row, shown):
     with pytest.raises(ValueError, match=rf"^p: each distribution must sum to 1 along axis -1, found a sum of {shown}$"):

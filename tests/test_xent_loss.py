@@ -1103,3 +1103,226 @@ def test_more_argument_checks():
         xent.cross_entropy(np.zeros((2, 0, 3)), np.zeros((2, 3), dtype=np.int64), reduction="sum")
     # no positions (d1 = 0) is not an empty class axis: the sum is 0
     assert xent.cross_entropy(np.zeros((2, 3, 0)), np.zeros((2, 0), dtype=np.int64), reduction="sum") == 0.0
+
+
+# --------------------------------------------------------------------------- bit for bit: float32 work, float64 sums
+#
+# The speed contract keeps the N×C work in the logits' dtype (float32 stays float32, float16 is computed in
+# float32 and rounded once) and the per-row scalars and every sum that can lose digits in float64. A kernel
+# that quietly did its N×C work in float64 would pass every error bound (it is more accurate, and slower);
+# these tests pin the float32 arithmetic step by step, and each checks that the float64 alternative gives
+# other bits, so that it can fail. Sums that float32 would get wrong get inputs where it does: an error of
+# several ulps, beyond the 1-ulp bound.
+
+
+def ulps32(x, ref):
+    """|x − ref| in float32 ulps at ref (ref a float64 array)."""
+    ref = np.asarray(ref, dtype=np.float64)
+    return np.max(np.abs(np.asarray(x, dtype=np.float64) - ref) / np.spacing(ref.astype(np.float32)))
+
+
+def test_unbatched_logits_keep_their_dtype_and_float16_is_computed_in_float32():
+    rng = np.random.default_rng(60)
+    z, y = rng.normal(scale=3.0, size=40), rng.dirichlet(np.ones(40))
+    for target in (7, y):
+        loss, grad = xent.cross_entropy_and_grad(z.astype(np.float32), target)
+        assert loss.dtype == np.float32 and grad.dtype == np.float32 and grad.shape == (40,)
+    for seed in range(8):  # float16 unbatched, as batched: the float32 result rounded once
+        z16 = np.random.default_rng(seed).normal(scale=3.0, size=40).astype(np.float16)
+        for target in (seed, y.astype(np.float16) / y.astype(np.float16).sum()):
+            grad = xent.cross_entropy_grad(z16, target)
+            assert grad.dtype == np.float16
+            np.testing.assert_array_equal(grad, xent.cross_entropy_grad(z16.astype(np.float32), target).astype(np.float16))
+
+
+def test_float32_weights_and_probability_targets_take_the_logits_dtype():
+    """float64 weights and probability targets given with float32 logits are rounded to float32 first:
+    the result has the bits of the float32 inputs."""
+    rng = np.random.default_rng(61)
+    z = rng.normal(scale=3.0, size=(64, 7)).astype(np.float32)
+    t, y = rng.integers(0, 7, size=64), rng.dirichlet(np.ones(7), size=64)
+    w = rng.random(7) + 0.5
+    for target, target32, weight, weight32, eps in ((t, t, w, w.astype(np.float32), 0.0),
+                                                    (t, t, w, w.astype(np.float32), 0.2),
+                                                    (y, y.astype(np.float32), w, w.astype(np.float32), 0.0),
+                                                    (y, y.astype(np.float32), None, None, 0.2)):
+        got = xent.cross_entropy_and_grad(z, target, weight=weight, label_smoothing=eps, reduction="none")
+        want = xent.cross_entropy_and_grad(z, target32, weight=weight32, label_smoothing=eps, reduction="none")
+        for a, b in zip(got, want):
+            assert a.dtype == np.float32
+            np.testing.assert_array_equal(a, b)
+        # the unrounded float64 inputs give other float32 results, so the test can fail
+        z64 = z.astype(np.float64)
+        exact = xent.cross_entropy(z64, target, weight=weight, label_smoothing=eps, reduction="none")
+        rounded = xent.cross_entropy(z64, target32.astype(np.float64) if target32 is y else target32,
+                                     weight=None if weight32 is None else weight32.astype(np.float64),
+                                     label_smoothing=eps, reduction="none")
+        assert np.any(exact.astype(np.float32) != rounded.astype(np.float32))
+
+
+def test_float32_weighted_mean_divides_by_the_exact_sum_of_weights():
+    """Weights 2^24 and 1: a float32 sum of the counted weights drops every 1 (2^24 + 1 rounds to 2^24);
+    the denominator is summed in float64, so the mean of equal losses log 2 is log 2."""
+    z = np.zeros((7, 2), dtype=np.float32)
+    t = np.array([0, 1, 1, 1, 1, 1, 1])
+    w = np.array([2.0 ** 24, 1.0], dtype=np.float32)
+    assert np.sum(w[t], dtype=np.float32) == 2.0 ** 24  # what a float32 denominator would be
+    loss, grad = xent.cross_entropy_and_grad(z, t, weight=w)
+    assert loss == np.float32(math.log(2.0)) != np.float32(math.log(2.0) * (2 ** 24 + 6) / 2 ** 24)
+    assert grad[0, 0] == np.float32(-2.0 ** 23 / (2 ** 24 + 6)) != np.float32(-0.5)
+
+
+def test_float32_smoothing_sums_lose_nothing():
+    """Label smoothing adds Σ_c w_c and Σ_c (m − z_c) over the classes: both are summed in float64, so a
+    2^24 next to ones keeps the ones (a float32 sum would be several ulps off)."""
+    eps = 0.5
+    cases = [  # (logits, target, weight): Σ w = 2^24 + 4, then Σ (m − z_c) = 2^24 + 5
+        (np.zeros((1, 5), dtype=np.float32), np.array([1]), np.array([2.0 ** 24, 1, 1, 1, 1], dtype=np.float32)),
+        (np.array([[0.0, -2.0 ** 24, -1, -1, -1, -1, -1]], dtype=np.float32), np.array([0]), None),
+    ]
+    for z, t, w in cases:
+        ours = xent.cross_entropy(z, t, weight=w, label_smoothing=eps, reduction="sum")
+        ref = xent.cross_entropy(z.astype(np.float64), t, label_smoothing=eps, reduction="sum",
+                                 weight=None if w is None else w.astype(np.float64))
+        assert ulps32(ours, ref) <= 1.0
+
+
+def test_float32_probability_target_sum_loses_nothing():
+    """Σ_c T_c of the target [1, 2^-24, …] is 1 + 6·2^-24 in float64 and 1 in float32 (each 2^-24 is a tie
+    that rounds back to 1): with equal logits the loss is Σ_c T_c · log 7, three float32 ulps above log 7."""
+    z = np.zeros((1, 7), dtype=np.float32)
+    y = np.array([[1.0] + [2.0 ** -24] * 6], dtype=np.float32)
+    assert y.sum(dtype=np.float32) == 1.0
+    ours = xent.cross_entropy(z, y, reduction="none")
+    assert ulps32(ours, (1 + 6 * 2.0 ** -24) * math.log(7.0)) <= 0.5 < ulps32(np.float32(math.log(7.0)), ours)
+
+
+def test_float32_smoothing_gradient_is_float32_arithmetic():
+    """Off the true class the smoothed gradient is exp(z − m)·(one float32 scale per row) − (ε/C)·(1/N),
+    the last term rounded to float32 once and subtracted in float32."""
+    rng = np.random.default_rng(62)
+    M, K, eps = 32, 9, 0.2
+    z, t = rng.normal(scale=4.0, size=(M, K)).astype(np.float32), rng.integers(0, K, size=M)
+    rows, k = np.arange(M), z.argmax(axis=1)
+    e = np.exp(z - z[rows, k][:, None])
+    e[rows, k] = 0
+    r = e.sum(axis=1).astype(np.float64)
+    e[rows, k] = 1
+    e *= (((1 - eps) + eps) / M / (1 + r)).astype(np.float32)[:, None]
+    ref = e - np.float32(eps / K / M)
+    other = (e.astype(np.float64) - eps / K / M).astype(np.float32)  # the subtraction done in float64
+    off = np.ones((M, K), dtype=bool)
+    off[rows, t] = False
+    np.testing.assert_array_equal(xent.cross_entropy_grad(z, t, label_smoothing=eps)[off], ref[off])
+    assert np.any(other[off] != ref[off])
+
+
+def test_float32_probability_target_gradient_is_float32_arithmetic():
+    """Off the argmax the gradient is exp(z − m)·(ΣT/(N(1 + r)) rounded to float32) − T·float32(1/N)."""
+    rng = np.random.default_rng(63)
+    M, K = 32, 9
+    z = rng.normal(scale=4.0, size=(M, K)).astype(np.float32)
+    y = rng.dirichlet(np.ones(K), size=M).astype(np.float32)
+    rows, k = np.arange(M), z.argmax(axis=1)
+    e = np.exp(z - z[rows, k][:, None])
+    e[rows, k] = 0
+    r = e.sum(axis=1).astype(np.float64)
+    scale = y.sum(axis=1, dtype=np.float64) / M / (1 + r)
+    ref = e * scale.astype(np.float32)[:, None] - y * np.float32(1 / M)
+    other = (e * scale[:, None]).astype(np.float32) - y * np.float32(1 / M)  # the product done in float64
+    off = np.ones((M, K), dtype=bool)
+    off[rows, k] = False
+    np.testing.assert_array_equal(xent.cross_entropy_grad(z, y)[off], ref[off])
+    assert np.any(other[off] != ref[off])
+
+
+def test_float32_loss_alone_is_float32_arithmetic():
+    """cross_entropy without the gradient: the exponentials and their row sum in float32, as with it."""
+    rng = np.random.default_rng(64)
+    z = rng.normal(scale=4.0, size=(256, 9)).astype(np.float32)
+    t = rng.integers(0, 9, size=256)
+    rows, k = np.arange(256), z.argmax(axis=1)
+    d = z - z[rows, k][:, None]
+    base = (z[rows, k] - z[rows, t]).astype(np.float64)
+    e = np.exp(d)
+    e[rows, k] = 0
+    ref = (base + np.log1p(e.sum(axis=1).astype(np.float64))).astype(np.float32)
+    e64 = np.exp(d.astype(np.float64))
+    e64[rows, k] = 0
+    other = (base + np.log1p(e64.sum(axis=1))).astype(np.float32)
+    np.testing.assert_array_equal(xent.cross_entropy(z, t, reduction="none"), ref)
+    assert np.any(other != ref)
+
+
+def test_bce_float32_weighted_loss_is_float32_arithmetic():
+    """With weight and pos_weight every step of the per-element loss is rounded to float32."""
+    rng = np.random.default_rng(65)
+    n = 3000
+    z, y = rng.normal(scale=6.0, size=n).astype(np.float32), rng.random(n).astype(np.float32)
+    w, pw = (rng.random(n) + 0.5).astype(np.float32), (rng.random(n) * 3).astype(np.float32)
+    u = (z >= 0).astype(np.float32)
+    P = u - ((1 - u) * pw + u) * y
+    first = np.log1p(np.exp(-np.abs(z)))
+    ref = (first * (1 + (pw - 1) * y) + P * z) * w
+    other = ((first.astype(np.float64) * (1 + (pw - 1) * y) + P * z) * w).astype(np.float32)
+    ours = xent.binary_cross_entropy_with_logits(z, y, weight=w, pos_weight=pw, reduction="none")
+    np.testing.assert_array_equal(ours, ref)
+    assert np.any(other != ref)
+
+
+def test_bce_float32_mean_loses_nothing_to_a_large_element():
+    """A loss of 2^24 among six of log 2: float32 would drop all six; the sum is float64."""
+    z = np.array([-2.0 ** 24, 0, 0, 0, 0, 0, 0], dtype=np.float32)
+    y = np.array([1.0, 0, 0, 0, 0, 0, 0], dtype=np.float32)
+    per = xent.binary_cross_entropy_with_logits(z, y, reduction="none")
+    assert per[0] == 2.0 ** 24 and per.sum(dtype=np.float32) == 2.0 ** 24
+    want = np.float32(math.fsum(per.astype(np.float64)) / 7)
+    assert xent.binary_cross_entropy_with_logits(z, y) == want != np.float32(2.0 ** 24 / 7)
+    assert xent.binary_cross_entropy_with_logits(z, y, reduction="sum") == np.float32(math.fsum(per.astype(np.float64)))
+
+
+def test_cross_entropy_loss_class_float16_probabilities_are_computed_in_float32():
+    rng = np.random.default_rng(66)
+    A = rng.normal(scale=3.0, size=(16, 40)).astype(np.float16)
+    Y = np.full((16, 40), 1 / 40, dtype=np.float16)
+    layer = xent.CrossEntropyLoss()
+    layer.forward(A, Y)
+    assert layer.probs.dtype == np.float16
+    np.testing.assert_array_equal(layer.probs, xent.softmax(A.astype(np.float32), axis=1).astype(np.float16))
+
+
+def test_cross_entropy_loss_class_float32_mean_loses_nothing_to_a_large_row():
+    """A row's loss of 2^25 among six of log 2: the float32 losses are summed in float64."""
+    A = np.zeros((7, 2), dtype=np.float32)
+    A[0, 1] = -2.0 ** 25
+    Y = np.zeros((7, 2), dtype=np.float32)
+    Y[0, 1] = 1
+    Y[1:, 0] = 1
+    losses = -np.sum(Y * xent.log_softmax(A, axis=1), axis=1)
+    assert losses[0] == 2.0 ** 25 and losses.sum(dtype=np.float32) == 2.0 ** 25
+    want = np.float32(math.fsum(losses.astype(np.float64)) / 7)
+    assert xent.CrossEntropyLoss().forward(A, Y) == want != np.float32(2.0 ** 25 / 7)
+
+
+def test_float32_logits_near_the_float_max():
+    """As in float64: z − m overflows to −inf in float32, and a zero target or weight times it is 0, not nan."""
+    z = np.array([[3e38, -3e38, 0.0]], dtype=np.float32)
+    y = np.array([[1.0, 0.0, 0.0]], dtype=np.float32)
+    assert xent.cross_entropy(z, y) == 0.0
+    np.testing.assert_array_equal(xent.cross_entropy_grad(z, y), [[0.0, 0.0, 0.0]])
+    loss = xent.cross_entropy(z, np.array([0]), weight=np.array([1.0, 0.0, 1.0]), label_smoothing=0.3)
+    assert loss.dtype == np.float32 and loss == pytest.approx(0.3 / 3 * 3e38, rel=1e-6)
+
+
+def test_float16_bce_gradient_is_float32_rounded_once_at_every_float16_logit():
+    """Every finite float16 logit: the float16 gradient is the float32 one rounded (not the float64 one)."""
+    z = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    z = z[np.isfinite(z)]
+    for target in (0.0, 0.3, 1.0):
+        y = np.full_like(z, target)
+        got = xent.binary_cross_entropy_with_logits_grad(z, y, reduction="none")
+        assert got.dtype == np.float16
+        via32 = xent.binary_cross_entropy_with_logits_grad(z.astype(np.float32), y.astype(np.float32), reduction="none")
+        via64 = xent.binary_cross_entropy_with_logits_grad(z.astype(np.float64), y.astype(np.float64), reduction="none")
+        np.testing.assert_array_equal(got, via32.astype(np.float16))
+        assert target == 0.0 or np.any(via64.astype(np.float16) != via32.astype(np.float16))
