@@ -184,8 +184,33 @@ def test_mentions_of_chapters_are_links(nb):
         if c["cell_type"] != "markdown" or book_cells.book_meta(c).get("role") == "slide":
             continue
         text = re.sub(r"`[^`\n]*`", "", book_cells.source(c))  # roles and inline code
+        text = CHAPTER_LINK.sub("", text)
         plain = re.findall(r"\b[Cc]hapters?\s+\d+", text)
-        assert not plain, f"{nb.path.name} cell {i}: write {{numref}}`Chapter %s <chN>`, not {plain[0]!r}"
+        assert not plain, f"{nb.path.name} cell {i}: write [Chapter N](NN_topic.ipynb), not {plain[0]!r}"
+
+
+CHAPTER_LINK = re.compile(r"\[Chapter (\d+)\]\(([^()\s]+\.ipynb)\)")
+LINKING_NOTEBOOKS = NOTEBOOKS + sorted((ROOT / "teaching").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("nb_path", LINKING_NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_chapter_links_open_that_chapter(nb_path):
+    """[Chapter N](NN_topic.ipynb): a link on the site and in JupyterLab, and N is that chapter's number.
+
+    (A {numref} to another notebook shows in JupyterLab as "Chapter %s", so notebooks use links.)
+    """
+    for i, cell in enumerate(json.loads(nb_path.read_text())["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        text, where = "".join(cell["source"]), f"{nb_path.name} cell {i}"
+        assert "{numref}`Chapter" not in text, f"{where}: write [Chapter N](NN_topic.ipynb), not a numref"
+        for number, target in CHAPTER_LINK.findall(text):
+            page = (nb_path.parent / target).resolve()
+            assert page.is_file() and page.parent == ROOT / "chapters", f"{where}: {target} is not a chapter"
+            assert int(page.name[:2]) == int(number), f"{where}: [Chapter {number}] links to {target}"
+            toc_chapters = [f for f in TOC_FILES if f.startswith("chapters/")]
+            assert toc_chapters.index(f"chapters/{page.stem}") + 1 == int(number), (
+                f"{where}: {target} is not chapter {number} in _toc.yml's order")
 
 
 @pytest.mark.parametrize("nb", [nb for nb in BOOK if nb.path.parent.name == "chapters"],

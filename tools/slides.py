@@ -31,6 +31,7 @@ import copy
 import html
 import json
 import pathlib
+import posixpath
 import re
 import shutil
 import sys
@@ -188,7 +189,16 @@ def convert_roles(text: str, resolver: Resolver, values: dict[str, str]) -> str:
             return html.escape(text.replace("%s", "?"))
         return html.escape(content)  # kbd, guilabel, …: the text itself
 
-    return ROLE_RE.sub(replace, text)
+    return NOTEBOOK_LINK.sub(_page_link, ROLE_RE.sub(replace, text))
+
+
+NOTEBOOK_LINK = re.compile(r"\]\((?![a-z]+:)([^()\s#]+)\.ipynb(#[^()\s]*)?\)")  # [text](05_x.ipynb)
+
+
+def _page_link(match: re.Match) -> str:
+    """A link to a notebook, as written in a chapter (chapters/), made a link to its page on the site."""
+    page = posixpath.normpath(posixpath.join("chapters", match.group(1)))
+    return f"](../{page}.html{match.group(2) or ''})"
 
 
 def _box(kind: str, heading: str, body: str) -> str:
