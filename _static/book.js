@@ -10,6 +10,12 @@
  *    paragraph becomes a box of the paragraph's width that scrolls sideways, like the displays.
  * 3. Search results. Snippets are cut from the raw HTML, where equations are still TeX source
  *    (\(\sigma(z)\)). Here each equation becomes readable text before the snippet is made.
+ * 4. Figures on phones. A figure shrunk to a phone's width shrinks its labels with it: a two-panel
+ *    figure 7 in wide would show its 12 pt tick labels at 8 px. On a narrow screen no figure is
+ *    shown at less than FIGURE_PX_PER_PT CSS pixels per point of the figure as drawn (its PNG is
+ *    saved at FIGURE_DPI, xent.figures.STYLE), so 12 pt labels stay at 10 px or more; a figure
+ *    that needs more than the column scrolls sideways inside its output box, like a wide display
+ *    equation, and a tap on it opens the full-size image.
  */
 (function () {
   "use strict";
@@ -78,6 +84,22 @@
     });
   }
 
+  const FIGURE_DPI = 200;
+  const FIGURE_PX_PER_PT = 0.85;
+  const NARROW = window.matchMedia("(max-width: 576px)");
+
+  function readableFigure(img) {
+    const points = (img.naturalWidth / FIGURE_DPI) * 72;
+    img.style.minWidth = NARROW.matches && points > 0 ? `${Math.round(points * FIGURE_PX_PER_PT)}px` : "";
+  }
+
+  function readableFigures() {
+    document.querySelectorAll("div.cell_output img").forEach((img) => {
+      if (img.complete) readableFigure(img);
+      else img.addEventListener("load", () => readableFigure(img), { once: true });
+    });
+  }
+
   function whenMathIsTypeset(callback) {
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
       MathJax.startup.promise.then(callback);
@@ -91,7 +113,10 @@
   let resizeTimer = null;
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(boxWideInlineMath, 200);
+    resizeTimer = setTimeout(() => {
+      boxWideInlineMath();
+      readableFigures();
+    }, 200);
   });
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -99,5 +124,6 @@
     forwardToggles(".primary-toggle");
     forwardToggles(".secondary-toggle");
     readableSearchSnippets();
+    readableFigures();
   });
 })();

@@ -142,7 +142,14 @@ async () => {
       clipped.push(e.textContent.slice(0, 50));
     }
   }
-  return {scroll: doc.scrollWidth, client: doc.clientWidth, wide, clipped: clipped.slice(0, 3)};
+  // Figures: on a phone none is narrower than 0.85 CSS px per point as drawn (PNG at 200 dpi),
+  // so its 12 pt labels are at least 10 px (book.js).
+  const small = Array.from(document.querySelectorAll('main div.cell_output img'))
+    .filter(img => img.naturalWidth > 0 && img.getBoundingClientRect().width + 1 < img.naturalWidth / 200 * 72 * 0.85)
+    .map(img => (img.alt || img.src).slice(0, 50) + ' at ' + Math.round(img.getBoundingClientRect().width) + ' px');
+  const figures = document.querySelectorAll('main div.cell_output img').length;
+  return {scroll: doc.scrollWidth, client: doc.clientWidth, wide, clipped: clipped.slice(0, 3),
+          small: small.slice(0, 3), figures};
 }
 """
 
@@ -166,6 +173,7 @@ def test_phone_and_tablet_layout(site, browser, width):
     pages = ["intro.html"] + sorted(p.relative_to(html).as_posix() for p in (html / "chapters").glob("*.html"))
     pages += sorted(p.relative_to(html).as_posix() for p in (html / "appendices").glob("*.html"))
     problems: list[str] = []
+    figures = 0
     page = browser.new_page()
     page.set_viewport_size({"width": width, "height": 844})
     for rel in pages:
@@ -175,11 +183,15 @@ def test_phone_and_tablet_layout(site, browser, width):
             problems.append(f"{rel}: page is {report['scroll']} px wide at {width} px {report['wide']}")
         if report["clipped"]:
             problems.append(f"{rel}: inline equations cut off at {width} px: {report['clipped']}")
+        if width <= 576 and report["small"]:
+            problems.append(f"{rel}: figures too small to read at {width} px: {report['small']}")
+        figures += report["figures"]
         menu = page.evaluate(OPEN_MENU_JS)
         if not (menu["button"] and menu.get("open") and menu.get("links", 0) > 5):
             problems.append(f"{rel}: the contents button does not open the navigation at {width} px: {menu}")
     page.close()
-    print(f"\nlayout test at {width} px: {len(pages)} pages")
+    print(f"\nlayout test at {width} px: {len(pages)} pages, {figures} figures")
+    assert figures > 20, "the figure check found no figures"
     assert not problems, "\n".join(problems)
 
 
