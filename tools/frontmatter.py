@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""Give every notebook the book's MathJax macros in a first cell that JupyterLab can read.
+"""Prepare every notebook for JupyterLab: the book's MathJax macros, and the book's collapsed cells.
 
-    python tools/frontmatter.py            # add or refresh the cell in every notebook
+    python tools/frontmatter.py            # add or refresh the cell, set the collapsed sources
 
 The site defines the macros (\\R, \\softmax, …) in `_config.yml`; JupyterLab knows nothing of
 that file. jupyterlab-myst reads YAML front matter from a notebook's first markdown cell, so each
 notebook starts with a small cell holding the same macros under `math:`. The cell is tagged
 `remove-cell`, so the book never shows it, and it is skipped on the slides. The hygiene test
 `tests/test_notebooks.py::test_jupyterlab_macros_match_the_site` keeps it equal to `_config.yml`.
+
+It also collapses in JupyterLab what the book collapses or removes: the source of every check,
+plumbing, slide-only and solution cell (and of the macros cell) gets the standard
+`metadata.jupyter.source_hidden`, so JupyterLab shows its first line and `•••` (a click opens it)
+while a figure or a printed result stays in view, and a teaching cell stays open. The role
+(`metadata.book.role`, CONTRIBUTING) decides; `test_jupyterlab_collapses_what_the_book_collapses`
+checks it.
 """
 
 from __future__ import annotations
@@ -20,6 +27,26 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MARK = "# The book's macros, for JupyterLab (jupyterlab-myst); the site reads _config.yml."
+COLLAPSED_ROLES = ("check", "plumbing", "slide", "solution", "frontmatter")
+
+
+def collapsed(cell: dict) -> bool:
+    """Whether JupyterLab should show this cell's source collapsed (its role is not teaching)."""
+    return cell.get("metadata", {}).get("book", {}).get("role") in COLLAPSED_ROLES
+
+
+def set_collapsed(cell: dict) -> None:
+    """Set or clear metadata.jupyter.source_hidden from the cell's role."""
+    meta = cell.setdefault("metadata", {})
+    jupyter = meta.get("jupyter", {})
+    if collapsed(cell):
+        jupyter["source_hidden"] = True
+    else:
+        jupyter.pop("source_hidden", None)
+    if jupyter:
+        meta["jupyter"] = jupyter
+    else:
+        meta.pop("jupyter", None)
 
 
 def site_macros(root: pathlib.Path = ROOT) -> dict[str, str]:
@@ -58,6 +85,8 @@ def apply(path: pathlib.Path, root: pathlib.Path = ROOT) -> bool:
         nb.cells.insert(0, cell)
     if nb.nbformat_minor >= 5:
         cell["id"] = "book-macros"
+    for each in nb.cells:
+        set_collapsed(each)
     new = nbformat.writes(nb)
     if not new.endswith("\n"):
         new += "\n"
