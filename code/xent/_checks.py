@@ -106,7 +106,7 @@ def distribution(p: ArrayLike, name: str, axis: object = -1) -> NDArray[np.float
     ax = nonempty_axis(arr, name, axis)
     if np.any(arr < 0):
         raise ValueError(f"{name}: probabilities must be non-negative, found {arr.min():g}")
-    sums = arr.sum(axis=ax, dtype=compute_dtype(arr.dtype))
+    sums = arr.sum(axis=ax, dtype=np.float64)  # the check adds no rounding error of its own
     if not np.allclose(sums, 1.0, rtol=0.0, atol=tolerance(arr.dtype) * max(1, arr.shape[ax]) ** 0.5):
         worst = np.ravel(sums)[np.argmax(np.abs(np.ravel(sums) - 1.0))]
         raise ValueError(f"{name}: each distribution must sum to 1 along axis {axis}, found a sum of {worst:.6g}")
