@@ -240,6 +240,14 @@ def test_jupyterlab_macros_match_the_site(nb):
     assert "remove-cell" in book_cells.tags(nb.cells[0]), f"{nb.path.name}: the macros cell is removed from the book"
 
 
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_jupyterlab_collapses_what_the_book_collapses(nb):
+    """Check, plumbing, slide and solution cells are collapsed in JupyterLab too; teaching cells open."""
+    wrong = [i for i, c in enumerate(nb.cells)
+             if bool(c.get("metadata", {}).get("jupyter", {}).get("source_hidden")) != frontmatter.collapsed(c)]
+    assert not wrong, f"{nb.path.name}: cells {wrong[:8]} collapsed wrongly in JupyterLab; run python tools/frontmatter.py"
+
+
 # --- Computed numbers in the prose (CONTRIBUTING.md, "Putting a computed number into the prose") ---
 
 import execute  # noqa: E402  (tools/execute.py: which {eval} roles a Markdown cell has)
