@@ -271,6 +271,23 @@ def _glue_records(nb) -> dict[str, tuple[int, str]]:
 
 
 @pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
+def test_prose_numbers_are_glued_above_the_text(nb):
+    """A number in the prose is glued in a code cell above it, so a reader who runs the notebook top
+    to bottom in JupyterLab (Run All) sees every number, never "not run yet"."""
+    records = _glue_records(nb)
+    late = []
+    for i, cell in enumerate(nb.cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        for expression in execute.eval_expressions(book_cells.source(cell)):
+            match = GLUED_ROLE.match(expression)
+            name = split_spec(match.group(1))[0] if match else None
+            if name in records and records[name][0] > i:
+                late.append(f"cell {i} uses {name!r}, glued in cell {records[name][0]}")
+    assert not late, f"{nb.path.name}: numbers used above the cell that glues them: " + "; ".join(late[:6])
+
+
+@pytest.mark.parametrize("nb", BOOK, ids=BOOK_IDS)
 def test_prose_numbers_are_stored_and_equal_their_glue_records(nb):
     """Every {eval} role has its stored result, and that result is its glue record, formatted.
 

@@ -39,33 +39,22 @@ def eval_expressions(source: str) -> list[str]:
 class StoringClient(NotebookClient):
     """nbclient's client that also stores each Markdown cell's ``{eval}`` results, in place.
 
-    A cell's expressions are evaluated once the code cells above it have run. Where one of them
-    needs a number glued further down (an exercise's worked answer written above the code that
-    computes it), that cell is evaluated again after the last cell, as JupyterLab shows it once
-    the reader has run the whole notebook.
+    A cell's expressions are evaluated once the code cells above it have run, as JupyterLab
+    evaluates them when a reader runs the notebook top to bottom; a number glued only further down
+    fails here, as it would there.
     """
 
-    deferred: list
-
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        if cell_index == 0:
-            self.deferred = []
         if cell.cell_type == "markdown":
-            if not await self.store_expressions(cell, final=False):
-                self.deferred.append(cell)
-        else:
-            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if cell_index == len(self.nb.cells) - 1:
-            for waiting in self.deferred:
-                await self.store_expressions(waiting, final=True)
-        return cell
+            await self.store_expressions(cell)
+            return cell
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
-    async def store_expressions(self, cell, final: bool) -> bool:
-        """Evaluate and store the cell's expressions; False if one needs a value not glued yet."""
+    async def store_expressions(self, cell) -> None:
         expressions = eval_expressions(cell.source)
         if not expressions:
             cell.metadata.pop("user_expressions", None)
-            return True
+            return
         request = {str(i): expression for i, expression in enumerate(expressions)}
         msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions=request)
         reply = await self.async_wait_for_reply(msg_id, cell)
@@ -74,13 +63,10 @@ class StoringClient(NotebookClient):
         for key, expression in request.items():
             result = answers[key]
             if result.get("status") != "ok":
-                if result.get("ename") == "LookupError" and not final:
-                    return False
-                raise RuntimeError(f"{{eval}}`{expression}` failed: "
-                                   f"{result.get('ename')}: {result.get('evalue')}")
+                raise RuntimeError(f"{{eval}}`{expression}` failed: {result.get('ename')}: "
+                                   f"{result.get('evalue')} (glue a number in a code cell above its text)")
             stored.append({"expression": expression, "result": result})
         cell.metadata["user_expressions"] = stored
-        return True
 
 
 def strip_volatile(nb: nbformat.NotebookNode) -> None:

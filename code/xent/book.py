@@ -62,5 +62,5 @@ def glued(spec: str) -> str:
     """The value glued under 'name', formatted by an optional spec: glued("ch2-h:.4f") -> '1.5000'."""
     name, fmt_spec = split_spec(spec)
     if name not in _GLUED:
-        raise LookupError(f"{name!r} is computed by a code cell of this notebook that has not run yet")
+        raise LookupError(f"{name!r} is computed by a code cell above this text: run the cells above first")
     return format_plain_text(_GLUED[name], fmt_spec)
