@@ -28,6 +28,7 @@ import slides  # noqa: E402
 
 CHAPTERS = kit.chapter_notebooks()
 MIN_SLIDES, MAX_SLIDES = 12, 36  # "roughly 15-30" (CONTRIBUTING, "Slides")
+MIN_ZOOM = 0.7  # a slide zoomed out further than this is too small to read (CONTRIBUTING, "Slides")
 
 # Per slide: math typeset, no MathJax error, no raw TeX or MyST outside code, content height.
 SLIDE_REPORT_JS = r"""
@@ -123,3 +124,7 @@ def test_deck_opens_offline(site, browser, notebook):
                     "made from the headings, opened cleanly)")
     assert MIN_SLIDES <= total <= MAX_SLIDES, (
         f"{notebook.stem}: {total} slides; a lecture is roughly 15-30 (CONTRIBUTING, 'Slides')")
+    unreadable = [f"{r['index'] + 1} ({r['title']!r}, {r['zoom']:.0%})" for r in report
+                  if r["zoom"] < MIN_ZOOM - 0.005 or r["height"] > 730]
+    assert not unreadable, (f"{notebook.stem}: slides that need more than {1 - MIN_ZOOM:.0%} zoom-out or still "
+                            f"overflow; split them (CONTRIBUTING, 'Slides'): {', '.join(unreadable)}")
