@@ -252,7 +252,9 @@ def test_jupyterlab_collapses_what_the_book_collapses(nb):
 
 import execute  # noqa: E402  (tools/execute.py: which {eval} roles a Markdown cell has)
 
-from xent.book import GLUE_PREFIX, format_plain_text, split_spec  # noqa: E402
+from myst_nb.core.variables import format_plain_text  # noqa: E402  (what {glue:text} rendered: independent of xent.book)
+
+from xent.book import GLUE_PREFIX, split_spec  # noqa: E402
 
 GLUED_ROLE = re.compile(r'^glued\("([^"`]+)"\)$')
 
